@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * zcsend: per-CPU counters and tunables.
+ *
+ * Each CPU bumps its own counters under u64_stats_sync, so a reader on
+ * another CPU sees whole 64-bit values on every architecture. A reset does
+ * not write other CPUs' counters (that would race with their updates):
+ * it records the current values as a baseline that reads subtract.
+ */
+#include <linux/cpumask.h>
+#include <linux/moduleparam.h>
+#include <linux/mutex.h>
+#include <linux/percpu.h>
+#include <linux/u64_stats_sync.h>
+
+#include "zcsend.h"
+
+struct zcsend_pcpu_stats {
+	u64_stats_t		val[ZCSEND_STAT_NR];
+	struct u64_stats_sync	syncp;
+	u64			base[ZCSEND_STAT_NR];	/* under zcsend_stats_lock */
+};
+
+static struct zcsend_pcpu_stats __percpu *zcsend_stats;
+static DEFINE_MUTEX(zcsend_stats_lock);
+
+/**
+ * zcsend_stat_add() - add to one of this CPU's counters
+ * @id: an enum zcsend_a_stats value, ZCSEND_STAT_FIRST or above
+ * @val: amount to add
+ *
+ * Process context only.
+ */
+void zcsend_stat_add(unsigned int id, u64 val)
+{
+	struct zcsend_pcpu_stats *s;
+
+	if (WARN_ON_ONCE(id < ZCSEND_STAT_FIRST || id >= ZCSEND_STAT_NR))
+		return;
+
+	s = get_cpu_ptr(zcsend_stats);
+	u64_stats_update_begin(&s->syncp);
+	u64_stats_add(&s->val[id], val);
+	u64_stats_update_end(&s->syncp);
+	put_cpu_ptr(zcsend_stats);
+}
+
+static void zcsend_stats_fetch(int cpu, u64 *vals)
+{
+	struct zcsend_pcpu_stats *s = per_cpu_ptr(zcsend_stats, cpu);
+	unsigned int start, i;
+
+	do {
+		start = u64_stats_fetch_begin(&s->syncp);
+		for (i = 0; i < ZCSEND_STAT_NR; i++)
+			vals[i] = u64_stats_read(&s->val[i]);
+	} while (u64_stats_fetch_retry(&s->syncp, start));
+}
+
+/**
+ * zcsend_stats_read_cpu() - one CPU's counters since the last reset
+ * @cpu: a possible CPU
+ * @vals: ZCSEND_STAT_NR values, filled in
+ */
+void zcsend_stats_read_cpu(int cpu, u64 *vals)
+{
+	struct zcsend_pcpu_stats *s = per_cpu_ptr(zcsend_stats, cpu);
+	unsigned int i;
+
+	mutex_lock(&zcsend_stats_lock);
+	zcsend_stats_fetch(cpu, vals);
+	for (i = 0; i < ZCSEND_STAT_NR; i++)
+		vals[i] -= s->base[i];
+	mutex_unlock(&zcsend_stats_lock);
+}
+
+/**
+ * zcsend_stats_read_sum() - counters summed over all CPUs since the last reset
+ * @vals: ZCSEND_STAT_NR values, filled in
+ */
+void zcsend_stats_read_sum(u64 *vals)
+{
+	u64 cpu_vals[ZCSEND_STAT_NR];
+	unsigned int i;
+	int cpu;
+
+	memset(vals, 0, sizeof(u64) * ZCSEND_STAT_NR);
+	for_each_possible_cpu(cpu) {
+		zcsend_stats_read_cpu(cpu, cpu_vals);
+		for (i = 0; i < ZCSEND_STAT_NR; i++)
+			vals[i] += cpu_vals[i];
+	}
+}
+
+/**
+ * zcsend_stats_reset() - make every counter read zero from now on
+ */
+void zcsend_stats_reset(void)
+{
+	int cpu;
+
+	mutex_lock(&zcsend_stats_lock);
+	for_each_possible_cpu(cpu) {
+		struct zcsend_pcpu_stats *s = per_cpu_ptr(zcsend_stats, cpu);
+
+		zcsend_stats_fetch(cpu, s->base);
+	}
+	mutex_unlock(&zcsend_stats_lock);
+}
+
+/**
+ * zcsend_stats_init() - allocate the per-CPU counters
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int zcsend_stats_init(void)
+{
+	int cpu;
+
+	zcsend_stats = alloc_percpu(struct zcsend_pcpu_stats);
+	if (!zcsend_stats)
+		return -ENOMEM;
+
+	for_each_possible_cpu(cpu)
+		u64_stats_init(&per_cpu_ptr(zcsend_stats, cpu)->syncp);
+	return 0;
+}
+
+/**
+ * zcsend_stats_exit() - free the per-CPU counters
+ */
+void zcsend_stats_exit(void)
+{
+	free_percpu(zcsend_stats);
+}
+
+/*
+ * batch_pages: pages handed to TCP per send call. The default is set by
+ * measurement (see README); it is read once per ioctl call.
+ */
+static unsigned int zcsend_batch_pages = 256;
+
+static int zcsend_batch_pages_param_set(const char *val,
+					const struct kernel_param *kp)
+{
+	unsigned int pages;
+	int err;
+
+	err = kstrtouint(val, 0, &pages);
+	if (err)
+		return err;
+	return zcsend_batch_pages_set(pages);
+}
+
+static const struct kernel_param_ops zcsend_batch_pages_ops = {
+	.set	= zcsend_batch_pages_param_set,
+	.get	= param_get_uint,
+};
+
+module_param_cb(batch_pages, &zcsend_batch_pages_ops, &zcsend_batch_pages,
+		0644);
+MODULE_PARM_DESC(batch_pages, "Pages per send call into TCP (1-1024)");
+
+/**
+ * zcsend_batch_pages_get() - the current batch size
+ *
+ * Return: pages per send call, ZCSEND_BATCH_PAGES_MIN..ZCSEND_BATCH_PAGES_MAX.
+ */
+unsigned int zcsend_batch_pages_get(void)
+{
+	return READ_ONCE(zcsend_batch_pages);
+}
+
+/**
+ * zcsend_batch_pages_set() - change the batch size
+ * @pages: new value
+ *
+ * Return: 0, or -ERANGE when @pages is out of bounds.
+ */
+int zcsend_batch_pages_set(unsigned int pages)
+{
+	if (pages < ZCSEND_BATCH_PAGES_MIN || pages > ZCSEND_BATCH_PAGES_MAX)
+		return -ERANGE;
+	WRITE_ONCE(zcsend_batch_pages, pages);
+	return 0;
+}

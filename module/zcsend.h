@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * zcsend: internal interfaces between the parts of the module.
+ */
+#ifndef _ZCSEND_H
+#define _ZCSEND_H
+
+#include <linux/types.h>
+#include <uapi/linux/zcsend.h>
+
+struct file;
+
+/*
+ * Counters, indexed by the netlink attribute that reports them, so that
+ * the statistics and the uapi cannot drift apart.
+ */
+#define ZCSEND_STAT_FIRST	ZCSEND_A_STATS_CALLS
+#define ZCSEND_STAT_NR		(ZCSEND_A_STATS_MAX + 1)
+
+void zcsend_stat_add(unsigned int id, u64 val);
+void zcsend_stats_read_cpu(int cpu, u64 *vals);
+void zcsend_stats_read_sum(u64 *vals);
+void zcsend_stats_reset(void);
+int zcsend_stats_init(void);
+void zcsend_stats_exit(void);
+
+/* Tunables (module parameters, also set over netlink). */
+unsigned int zcsend_batch_pages_get(void);
+int zcsend_batch_pages_set(unsigned int pages);
+
+/* The send path (send.c). */
+long zcsend_ioctl_sendfile(void __user *arg);
+long zcsend_ioctl_sendvec(void __user *arg);
+
+/* Generic netlink (netlink.c). */
+int zcsend_genl_init(void);
+void zcsend_genl_exit(void);
+
+#endif /* _ZCSEND_H */

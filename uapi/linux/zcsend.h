@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * zcsend: send a file's page-cache pages to a TCP socket without a CPU copy.
+ *
+ * This header is the whole contract between the zcsend module, the zcsend
+ * tool and the selftests. It is used unchanged by all three.
+ *
+ * Character device: /dev/zcsend (misc device, mode 0600, owner root).
+ *
+ * Every ioctl argument starts with a __u32 size field that the caller sets
+ * to sizeof() of the struct it was compiled with. The module accepts any
+ * size from the first published version of the struct (*_SIZE_VER0) up to
+ * one page; bytes beyond what the module knows must be zero. So the structs
+ * can grow at the end without new ioctl numbers, like openat2(2) and
+ * clone3(2). The ioctl numbers encode the VER0 size and never change.
+ *
+ * All ioctls return 0 on success and -1 with errno on failure. Byte counts
+ * are returned in the struct, since ioctl(2) returns an int.
+ */
+#ifndef _UAPI_LINUX_ZCSEND_H
+#define _UAPI_LINUX_ZCSEND_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define ZCSEND_DEVICE_NAME	"zcsend"
+#define ZCSEND_DEVICE_PATH	"/dev/zcsend"
+
+/**
+ * DOC: flags, for struct zcsend_file.flags and struct zcsend_vec.flags
+ *
+ * ZCSEND_F_NONBLOCK: do not block on a full send buffer, as MSG_DONTWAIT.
+ *	A socket opened O_NONBLOCK never blocks either.
+ * ZCSEND_F_NOSIGNAL: do not raise SIGPIPE when the peer is gone, as
+ *	MSG_NOSIGNAL. EPIPE is still returned.
+ * ZCSEND_F_MORE: more data follows in another call, as MSG_MORE: the last
+ *	partial segment is held back (corked) until the next send.
+ *
+ * Any other bit set: EINVAL.
+ */
+#define ZCSEND_F_NONBLOCK	(1U << 0)
+#define ZCSEND_F_NOSIGNAL	(1U << 1)
+#define ZCSEND_F_MORE		(1U << 2)
+#define ZCSEND_F_ALL		(ZCSEND_F_NONBLOCK | ZCSEND_F_NOSIGNAL | \
+				 ZCSEND_F_MORE)
+
+/**
+ * struct zcsend_file - argument of ZCSEND_IOC_SENDFILE
+ * @size:	in: sizeof(struct zcsend_file) as the caller knows it.
+ * @flags:	in: ZCSEND_F_* flags.
+ * @file_fd:	in: a regular file opened for reading.
+ * @sock_fd:	in: a connected TCP (IPv4 or IPv6) stream socket.
+ * @offset:	in: file offset to start at; out: the offset after the last
+ *		byte queued (like the offset pointer of sendfile(2)). The
+ *		file's own position (f_pos) is neither used nor changed.
+ * @length:	in: number of bytes to send. 0 sends nothing and succeeds. A
+ *		range that extends past end of file sends up to end of file.
+ * @sent:	out: number of bytes queued on the socket.
+ * @reserved:	must be zero.
+ *
+ * Like sendfile(2): once any byte has been queued the call succeeds and
+ * @sent says how many, so a retried call never sends data twice. @sent can
+ * be less than @length on a signal, a full non-blocking socket, a send
+ * timeout, an error after some data, or end of file.
+ */
+struct zcsend_file {
+	__u32 size;
+	__u32 flags;
+	__s32 file_fd;
+	__s32 sock_fd;
+	__u64 offset;
+	__u64 length;
+	__u64 sent;
+	__u64 reserved[2];
+};
+
+#define ZCSEND_FILE_SIZE_VER0	56
+
+/**
+ * DOC: segment types, for struct zcsend_seg.type
+ *
+ * ZCSEND_SEG_FILE: @length bytes of file @fd from @offset, sent from the
+ *	page cache without a copy. @addr must be 0.
+ * ZCSEND_SEG_INLINE: @length bytes of the caller's memory at @addr (a
+ *	protocol header or trailer). These bytes ARE copied, once, into the
+ *	socket buffer. At most ZCSEND_INLINE_MAX bytes; @fd and @offset must
+ *	be 0.
+ */
+#define ZCSEND_SEG_FILE		1
+#define ZCSEND_SEG_INLINE	2
+
+/* Bounds of ZCSEND_IOC_SENDVEC. */
+#define ZCSEND_SEGS_MAX		1024	/* segments per call */
+#define ZCSEND_INLINE_MAX	4096	/* bytes per inline segment */
+
+/**
+ * struct zcsend_seg - one segment of ZCSEND_IOC_SENDVEC
+ * @type:	ZCSEND_SEG_FILE or ZCSEND_SEG_INLINE.
+ * @fd:		file segment: a regular file opened for reading.
+ * @offset:	file segment: offset in the file.
+ * @length:	bytes in this segment. A file segment that extends past end of
+ *		file is cut there, and the call stops after it (as sendfile
+ *		does at end of file).
+ * @addr:	inline segment: user address of the bytes.
+ */
+struct zcsend_seg {
+	__u32 type;
+	__s32 fd;
+	__u64 offset;
+	__u64 length;
+	__u64 addr;
+};
+
+/**
+ * struct zcsend_vec - argument of ZCSEND_IOC_SENDVEC
+ * @size:	in: sizeof(struct zcsend_vec) as the caller knows it.
+ * @flags:	in: ZCSEND_F_* flags, for the whole call. ZCSEND_F_MORE applies
+ *		after the last segment; segments inside the call are always
+ *		sent as one corked stream.
+ * @sock_fd:	in: a connected TCP (IPv4 or IPv6) stream socket.
+ * @nr_segs:	in: number of segments, 0 to ZCSEND_SEGS_MAX.
+ * @segs:	in: user address of an array of @nr_segs struct zcsend_seg.
+ * @sent:	out: total bytes queued, over all segments.
+ * @segs_done:	out: number of leading segments queued completely.
+ * @reserved0:	must be zero.
+ * @seg_sent:	out: bytes queued of segment @segs_done (when it is not
+ *		complete); resume a partial send from there.
+ * @reserved:	must be zero.
+ *
+ * Segments are sent in order as one byte stream. Partial progress is
+ * reported as for struct zcsend_file: once any byte is queued the call
+ * succeeds. All segments are validated before anything is sent.
+ */
+struct zcsend_vec {
+	__u32 size;
+	__u32 flags;
+	__s32 sock_fd;
+	__u32 nr_segs;
+	__u64 segs;
+	__u64 sent;
+	__u32 segs_done;
+	__u32 reserved0;
+	__u64 seg_sent;
+	__u64 reserved[2];
+};
+
+#define ZCSEND_VEC_SIZE_VER0	64
+
+#define ZCSEND_IOC_MAGIC	'Z'
+
+/*
+ * ZCSEND_IOC_SENDFILE: send a file range. Errors (nothing was queued):
+ *   EBADF	a bad fd, or a file not opened for reading (O_WRONLY, O_PATH)
+ *   EINVAL	unknown flags, reserved fields set, size too small, offset
+ *		negative or offset + length overflowing, a file that is not a
+ *		regular file (pipe, directory, eventfd) or has no page cache
+ *		(DAX, secretmem)
+ *   E2BIG	size larger than one page, or bytes past the known struct
+ *		are not zero
+ *   EFAULT	bad user pointer
+ *   ENOTSOCK	sock_fd is not a socket
+ *   EOPNOTSUPP	a socket that is not TCP over IPv4/IPv6 (UDP, UNIX, ...)
+ *   ENOTCONN	a TCP socket that is not connected (or is listening)
+ *   EPIPE	the connection is shut down for writing or reset (and SIGPIPE
+ *		unless ZCSEND_F_NOSIGNAL)
+ *   EAGAIN	non-blocking and the send buffer is full, or SO_SNDTIMEO
+ *		expired
+ *   EINTR	a signal arrived before anything was queued (restarted
+ *		transparently when the handler has SA_RESTART)
+ *   EIO and other read errors of the filesystem
+ */
+#define ZCSEND_IOC_SENDFILE	_IOWR(ZCSEND_IOC_MAGIC, 0x40, struct zcsend_file)
+
+/*
+ * ZCSEND_IOC_SENDVEC: send segments in order. Errors as ZCSEND_IOC_SENDFILE,
+ * and EINVAL for an unknown segment type, an inline segment longer than
+ * ZCSEND_INLINE_MAX or with fd/offset set, a file segment with addr set, or
+ * more than ZCSEND_SEGS_MAX segments.
+ */
+#define ZCSEND_IOC_SENDVEC	_IOWR(ZCSEND_IOC_MAGIC, 0x41, struct zcsend_vec)
+
+/*
+ * Generic netlink family "zcsend": statistics and configuration.
+ *
+ * Commands (attributes of the top level are enum zcsend_a):
+ *   ZCSEND_CMD_STATS_GET	do: one reply with ZCSEND_A_STATS, the
+ *				counters summed over all CPUs. dump: one
+ *				message per possible CPU, each with ZCSEND_A_CPU
+ *				and that CPU's ZCSEND_A_STATS. Anyone may read.
+ *   ZCSEND_CMD_STATS_RESET	zero all counters. Needs CAP_NET_ADMIN.
+ *   ZCSEND_CMD_CONFIG_GET	reply with ZCSEND_A_CONFIG. Anyone may read.
+ *   ZCSEND_CMD_CONFIG_SET	ZCSEND_A_CONFIG with the tunables to change;
+ *				absent ones are left alone. Needs CAP_NET_ADMIN.
+ *				Same effect as writing the module parameter of
+ *				the same name.
+ */
+#define ZCSEND_GENL_NAME	"zcsend"
+#define ZCSEND_GENL_VERSION	1
+
+enum zcsend_cmd {
+	ZCSEND_CMD_UNSPEC,
+	ZCSEND_CMD_STATS_GET,
+	ZCSEND_CMD_STATS_RESET,
+	ZCSEND_CMD_CONFIG_GET,
+	ZCSEND_CMD_CONFIG_SET,
+
+	__ZCSEND_CMD_MAX,
+	ZCSEND_CMD_MAX = __ZCSEND_CMD_MAX - 1
+};
+
+/* Top-level attributes. */
+enum zcsend_a {
+	ZCSEND_A_UNSPEC,
+	ZCSEND_A_PAD,
+	ZCSEND_A_CPU,		/* u32: CPU number (stats dump) */
+	ZCSEND_A_STATS,		/* nest: enum zcsend_a_stats */
+	ZCSEND_A_CONFIG,	/* nest: enum zcsend_a_config */
+
+	__ZCSEND_A_MAX,
+	ZCSEND_A_MAX = __ZCSEND_A_MAX - 1
+};
+
+/*
+ * Counters, all u64, monotonic between resets. Nested in ZCSEND_A_STATS.
+ *   CALLS		ioctl calls that reached the send path (SENDFILE and
+ *			SENDVEC), whatever their result
+ *   BYTES		bytes queued on sockets, file and inline together
+ *   FILE_BYTES		of those, bytes from the page cache (not copied by
+ *			the module)
+ *   INLINE_BYTES	of those, inline segment bytes (copied once)
+ *   PAGES		page references handed to TCP
+ *   BATCHES		send calls into the network stack for file data
+ *   COPY_FALLBACKS	batches sent on a route without scatter-gather,
+ *			where the stack copies the payload
+ *   ERR_AGAIN		calls that queued nothing and returned EAGAIN
+ *   ERR_INTR		... EINTR or a restart
+ *   ERR_PIPE		... EPIPE or ECONNRESET
+ *   ERR_INVAL		calls refused by argument checks (any errno)
+ *   ERR_OTHER		calls that queued nothing for another reason
+ */
+enum zcsend_a_stats {
+	ZCSEND_A_STATS_UNSPEC,
+	ZCSEND_A_STATS_PAD,
+	ZCSEND_A_STATS_CALLS,
+	ZCSEND_A_STATS_BYTES,
+	ZCSEND_A_STATS_FILE_BYTES,
+	ZCSEND_A_STATS_INLINE_BYTES,
+	ZCSEND_A_STATS_PAGES,
+	ZCSEND_A_STATS_BATCHES,
+	ZCSEND_A_STATS_COPY_FALLBACKS,
+	ZCSEND_A_STATS_ERR_AGAIN,
+	ZCSEND_A_STATS_ERR_INTR,
+	ZCSEND_A_STATS_ERR_PIPE,
+	ZCSEND_A_STATS_ERR_INVAL,
+	ZCSEND_A_STATS_ERR_OTHER,
+
+	__ZCSEND_A_STATS_MAX,
+	ZCSEND_A_STATS_MAX = __ZCSEND_A_STATS_MAX - 1
+};
+
+/*
+ * Tunables, nested in ZCSEND_A_CONFIG.
+ *   BATCH_PAGES	u32: pages handed to the network stack per send call,
+ *			ZCSEND_BATCH_PAGES_MIN..ZCSEND_BATCH_PAGES_MAX. Module
+ *			parameter batch_pages.
+ */
+enum zcsend_a_config {
+	ZCSEND_A_CONFIG_UNSPEC,
+	ZCSEND_A_CONFIG_BATCH_PAGES,
+
+	__ZCSEND_A_CONFIG_MAX,
+	ZCSEND_A_CONFIG_MAX = __ZCSEND_A_CONFIG_MAX - 1
+};
+
+#define ZCSEND_BATCH_PAGES_MIN	1
+#define ZCSEND_BATCH_PAGES_MAX	1024
+
+#endif /* _UAPI_LINUX_ZCSEND_H */

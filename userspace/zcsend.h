@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* zcsend tool: subcommands, one source file each. */
+#ifndef ZCSEND_TOOL_H
+#define ZCSEND_TOOL_H
+
+/*
+ * Each subcommand gets argv with argv[0] the subcommand's name and returns
+ * the process exit status: 0 ok, 1 failure, 2 usage error.
+ */
+int cmd_send(int argc, char **argv);	/* send.c */
+int cmd_stats(int argc, char **argv);	/* stats.c */
+int cmd_config(int argc, char **argv);	/* stats.c */
+int cmd_bench(int argc, char **argv);	/* bench.c */
+
+#define EXIT_USAGE 2
+
+#endif /* ZCSEND_TOOL_H */
