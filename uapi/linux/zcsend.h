@@ -38,9 +38,9 @@
  *
  * Any other bit set: EINVAL.
  */
-#define ZCSEND_F_NONBLOCK	(1U << 0)
-#define ZCSEND_F_NOSIGNAL	(1U << 1)
-#define ZCSEND_F_MORE		(1U << 2)
+#define ZCSEND_F_NONBLOCK	0x1U
+#define ZCSEND_F_NOSIGNAL	0x2U
+#define ZCSEND_F_MORE		0x4U
 #define ZCSEND_F_ALL		(ZCSEND_F_NONBLOCK | ZCSEND_F_NOSIGNAL | \
 				 ZCSEND_F_MORE)
 

@@ -1,0 +1,84 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# zcsend: the user-facing wrapper around Kbuild (which stands alone).
+#
+#   make                  module for the running kernel (KVER/KDIR to pick
+#                         another), the zcsend tool and the selftests
+#   make module KVER=R    module for kernel release R, into build/R/
+#   make modules          module for every kernel scripts/setup cached
+#   make check            the test suite (README): setup, builds with W=1,
+#                         checkpatch, sparse, host tests, selftests in VMs
+#   make bench            the benchmark in a VM (see README)
+#   make style / sparse   checkpatch --strict / sparse on their own
+#   make clean            everything built, for every kernel
+#
+# Each kernel release builds in its own build/RELEASE/ (a tree of symlinks
+# to the sources), so builds for several kernels never clobber each other.
+
+TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+KVER ?= $(shell uname -r)
+KDIR ?= /lib/modules/$(KVER)/build
+# The release the tree in KDIR builds for (its UTS_RELEASE, which the
+# module's vermagic carries), so that KDIR alone also names the output.
+KREL = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' \
+	$(KDIR)/include/generated/utsrelease.h 2>/dev/null || echo $(KVER))
+BUILD = $(TOP)/build/$(KREL)
+CACHE := $(TOP)/.cache
+KSRC := $(CACHE)/linux-source-6.1
+CACHED_RELEASES = $(foreach s,6.1 6.12,$(shell cat $(CACHE)/kernels/$(s) 2>/dev/null))
+
+MODULE_SRCS := Kbuild dkms.conf $(wildcard module/*.c module/*.h)
+
+all: module-if-headers userspace selftests
+
+# "make" on a machine without headers for its own kernel (such as the
+# build machines, whose kernel has no module support) still builds the
+# rest, and says so. "make module" insists.
+module-if-headers:
+	@if [ -d "$(KDIR)" ]; then \
+		$(MAKE) --no-print-directory module; \
+	else \
+		echo "make: no kernel headers in $(KDIR): module not built" \
+			"(use KVER=RELEASE, or make check)" >&2; \
+	fi
+
+module:
+	@test -d "$(KDIR)" || { echo "make: no kernel headers in $(KDIR)" >&2; exit 1; }
+	@rm -rf $(BUILD)/module $(BUILD)/Kbuild $(BUILD)/dkms.conf $(BUILD)/uapi
+	@mkdir -p $(BUILD)/module
+	@for f in $(MODULE_SRCS); do ln -s $(TOP)/$$f $(BUILD)/$$f; done
+	@ln -s $(TOP)/uapi $(BUILD)/uapi
+	$(MAKE) -C $(KDIR) M=$(BUILD) $(if $(W),W=$(W)) $(if $(C),C=$(C)) modules
+
+modules:
+	@test -n "$(CACHED_RELEASES)" || { echo "make: no cached kernels: run scripts/setup" >&2; exit 1; }
+	@set -e; for r in $(CACHED_RELEASES); do \
+		$(MAKE) --no-print-directory module KVER=$$r KDIR=/lib/modules/$$r/build; \
+	done
+
+userspace:
+	$(MAKE) -C userspace
+
+selftests:
+	$(MAKE) -C selftests
+
+check:
+	$(TOP)/scripts/check
+
+bench:
+	$(TOP)/scripts/bench
+
+style:
+	$(KSRC)/scripts/checkpatch.pl --strict --no-tree --show-types \
+		-f $(wildcard module/*.c module/*.h uapi/linux/*.h)
+
+sparse:
+	$(MAKE) module C=2
+
+clean:
+	rm -rf $(TOP)/build
+	$(MAKE) -C userspace clean
+	$(MAKE) -C selftests clean
+
+.PHONY: all module-if-headers module modules userspace selftests check bench \
+	style sparse clean

@@ -1,0 +1,57 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Host-side tests of the zcsend tool's command line (no module needed).
+# ZCSEND_TOOL names the binary (scripts/check passes the ASan/UBSan build).
+# Prints TAP.
+set -uo pipefail
+
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+TOOL=${ZCSEND_TOOL:-$TOP/userspace/zcsend}
+n=0
+failed=0
+
+# expect STATUS DESCRIPTION -- COMMAND...: run, compare the exit status.
+expect() {
+	local want=$1 what=$2 got
+	shift 3
+	"$@" > /tmp/zcsend-cli.$$ 2>&1
+	got=$?
+	n=$((n + 1))
+	if [ "$got" = "$want" ]; then
+		echo "ok $n - $what"
+	else
+		echo "not ok $n - $what (exit $got, want $want)"
+		sed 's/^/# /' /tmp/zcsend-cli.$$
+		failed=1
+	fi
+}
+
+# expect_out PATTERN DESCRIPTION -- COMMAND...: output must match.
+expect_out() {
+	local re=$1 what=$2 out
+	shift 3
+	out=$("$@" 2>&1)
+	n=$((n + 1))
+	if echo "$out" | grep -E -q "$re"; then
+		echo "ok $n - $what"
+	else
+		echo "not ok $n - $what: output did not match /$re/"
+		echo "$out" | sed 's/^/# /'
+		failed=1
+	fi
+}
+
+version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$TOP/dkms.conf")
+
+echo "TAP version 13"
+expect 0 "--help exits 0" -- "$TOOL" --help
+expect_out '^usage: zcsend' "--help prints usage" -- "$TOOL" --help
+expect 0 "--version exits 0" -- "$TOOL" --version
+expect_out "^zcsend ${version//./\\.}\$" "--version prints the dkms.conf version ($version)" -- "$TOOL" --version
+expect 2 "no command is a usage error" -- "$TOOL"
+expect 2 "an unknown command is a usage error" -- "$TOOL" frobnicate
+expect 2 "an unknown option is a usage error" -- "$TOOL" --frobnicate
+rm -f /tmp/zcsend-cli.$$
+echo "1..$n"
+exit $failed
