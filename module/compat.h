@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * zcsend: every difference between the supported kernels (6.1 and 6.12)
+ * lives here, as small helpers with one meaning on every version.
+ *
+ * The switch is on the kernel version, never on whether a flag is defined:
+ * 6.1's headers define MSG_SPLICE_PAGES, but 6.1's TCP ignores it and copies.
+ */
+#ifndef _ZCSEND_COMPAT_H
+#define _ZCSEND_COMPAT_H
+
+#include <linux/bvec.h>
+#include <linux/net.h>
+#include <linux/socket.h>
+#include <linux/uio.h>
+#include <linux/version.h>
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+
+/**
+ * zcsend_send_pages() - hand a batch of page fragments to a socket
+ * @sock: a connected stream socket
+ * @bv: the fragments; the caller holds a reference on each page
+ * @nr: number of fragments in @bv
+ * @len: total bytes in @bv
+ * @flags: MSG_* flags for the whole batch (MSG_MORE when data follows)
+ *
+ * 6.5 and later: one sock_sendmsg() with MSG_SPLICE_PAGES over a bvec
+ * iterator. TCP takes its own reference on every page it keeps (or copies
+ * the bytes on a route without scatter-gather), so the caller may drop its
+ * references when this returns.
+ *
+ * Return: bytes queued (possibly fewer than @len), or a negative errno when
+ * nothing was queued.
+ */
+static inline int zcsend_send_pages(struct socket *sock, struct bio_vec *bv,
+				    unsigned int nr, size_t len, int flags)
+{
+	struct msghdr msg = { .msg_flags = flags | MSG_SPLICE_PAGES };
+
+	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, bv, nr, len);
+	return sock_sendmsg(sock, &msg);
+}
+
+#else /* before 6.5 */
+
+/**
+ * zcsend_send_pages() - hand a batch of page fragments to a socket
+ * @sock: a connected stream socket
+ * @bv: the fragments; the caller holds a reference on each page
+ * @nr: number of fragments in @bv
+ * @len: total bytes in @bv
+ * @flags: MSG_* flags for the whole batch (MSG_MORE when data follows)
+ *
+ * Before 6.5 (MSG_SPLICE_PAGES came in 6.5 and ->sendpage left in 6.5):
+ * one kernel_sendpage() per fragment, as splice does, with MSG_MORE and
+ * MSG_SENDPAGE_NOTLAST on all but the last so that TCP pushes once per
+ * batch. TCP takes its own page references (tcp_build_frag), or copies on a
+ * route without scatter-gather (sock_no_sendpage).
+ *
+ * Return: bytes queued (possibly fewer than @len), or a negative errno when
+ * nothing was queued.
+ */
+static inline int zcsend_send_pages(struct socket *sock, struct bio_vec *bv,
+				    unsigned int nr, size_t len, int flags)
+{
+	unsigned int i;
+	int sent = 0;
+	int ret = 0;
+
+	for (i = 0; i < nr; i++) {
+		int f = flags;
+
+		if (i + 1 < nr)
+			f |= MSG_MORE | MSG_SENDPAGE_NOTLAST;
+		ret = kernel_sendpage(sock, bv[i].bv_page, bv[i].bv_offset,
+				      bv[i].bv_len, f);
+		if (ret <= 0)
+			break;
+		sent += ret;
+		if ((unsigned int)ret < bv[i].bv_len)
+			break;
+	}
+	return sent ? sent : ret;
+}
+
+#endif /* LINUX_VERSION_CODE */
+
+#endif /* _ZCSEND_COMPAT_H */
