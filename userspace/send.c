@@ -1,13 +1,306 @@
 // SPDX-License-Identifier: GPL-2.0
-/* zcsend send: placeholder until the SG-send ioctl lands. */
+/*
+ * zcsend send FILE HOST:PORT [--offset N] [--length N] [--nonblock]
+ *
+ * Connects to HOST:PORT over TCP (IPv4 or IPv6; "[::1]:PORT" for a literal
+ * IPv6 address) and sends the file, or a range of it, with
+ * ZCSEND_IOC_SENDFILE, calling again from the returned offset until the
+ * range is sent or end of file is reached. Prints the bytes sent.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <linux/zcsend.h>
 
 #include "zcsend.h"
 
+struct send_opts {
+	const char *file;
+	const char *dest;
+	uint64_t offset;
+	uint64_t length;	/* UINT64_MAX: to end of file */
+	bool nonblock;
+};
+
+static void send_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: zcsend send FILE HOST:PORT [--offset N] [--length N] [--nonblock]\n"
+		"  Send FILE (from --offset, --length bytes, default to end of file)\n"
+		"  to a TCP listener with the zcsend ioctl. HOST may be a name, an\n"
+		"  IPv4 address or an IPv6 address in brackets ([::1]:8080).\n"
+		"  --nonblock  non-blocking socket; wait with poll() on EAGAIN\n");
+}
+
+static int parse_u64(const char *s, const char *what, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	if (*s == '-' || *s == '\0')
+		goto bad;
+	v = strtoull(s, &end, 0);
+	if (errno || *end != '\0')
+		goto bad;
+	*out = v;
+	return 0;
+bad:
+	fprintf(stderr, "zcsend send: bad %s '%s'\n", what, s);
+	return -1;
+}
+
+/* Split HOST:PORT or [HOST]:PORT in place. */
+static int split_dest(char *dest, char **host, char **port)
+{
+	char *colon;
+
+	if (dest[0] == '[') {
+		char *close = strchr(dest, ']');
+
+		if (!close || close[1] != ':')
+			return -1;
+		*close = '\0';
+		*host = dest + 1;
+		*port = close + 2;
+	} else {
+		colon = strrchr(dest, ':');
+		if (!colon)
+			return -1;
+		*colon = '\0';
+		*host = dest;
+		*port = colon + 1;
+	}
+	return (**host && **port) ? 0 : -1;
+}
+
+static int connect_dest(const char *dest_arg)
+{
+	struct addrinfo hints = {
+		.ai_family = AF_UNSPEC,
+		.ai_socktype = SOCK_STREAM,
+		.ai_protocol = IPPROTO_TCP,
+	};
+	struct addrinfo *res, *ai;
+	char *dest, *host, *port;
+	int fd = -1, err, saved = 0;
+
+	dest = strdup(dest_arg);
+	if (!dest) {
+		perror("zcsend send: strdup");
+		return -1;
+	}
+	if (split_dest(dest, &host, &port)) {
+		fprintf(stderr, "zcsend send: bad destination '%s' (want HOST:PORT)\n",
+			dest_arg);
+		free(dest);
+		return -1;
+	}
+	err = getaddrinfo(host, port, &hints, &res);
+	if (err) {
+		fprintf(stderr, "zcsend send: %s: %s\n", dest_arg,
+			gai_strerror(err));
+		free(dest);
+		return -1;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+			    ai->ai_protocol);
+		if (fd < 0) {
+			saved = errno;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		saved = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0)
+		fprintf(stderr, "zcsend send: connect %s: %s\n", dest_arg,
+			strerror(saved));
+	free(dest);
+	return fd;
+}
+
+static int set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+		perror("zcsend send: fcntl O_NONBLOCK");
+		return -1;
+	}
+	return 0;
+}
+
+static int wait_writable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+	for (;;) {
+		int n = poll(&p, 1, -1);
+
+		if (n > 0)
+			return 0;
+		if (n < 0 && errno != EINTR) {
+			perror("zcsend send: poll");
+			return -1;
+		}
+	}
+}
+
+/*
+ * Send the range, resuming from the returned offset. Returns 0 and the
+ * total in *total, or -1 after printing why (*total still says how much
+ * went out before).
+ */
+static int send_loop(int dev, int file_fd, int sock_fd,
+		     const struct send_opts *o, uint64_t *total)
+{
+	uint64_t offset = o->offset, left = o->length;
+
+	*total = 0;
+	while (left) {
+		struct zcsend_file a = {
+			.size = sizeof(a),
+			.flags = ZCSEND_F_NOSIGNAL,
+			.file_fd = file_fd,
+			.sock_fd = sock_fd,
+			.offset = offset,
+			.length = left,
+		};
+
+		if (ioctl(dev, ZCSEND_IOC_SENDFILE, &a) < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN && o->nonblock) {
+				if (wait_writable(sock_fd))
+					return -1;
+				continue;
+			}
+			fprintf(stderr, "zcsend send: ZCSEND_IOC_SENDFILE at offset %" PRIu64 ": %s\n",
+				offset, strerror(errno));
+			return -1;
+		}
+		if (a.sent == 0)
+			break;	/* end of file */
+		*total += a.sent;
+		left -= a.sent;
+		offset = a.offset;
+	}
+	return 0;
+}
+
+/* Largest length that keeps offset + length within the kernel's loff_t. */
+static uint64_t length_to_eof(uint64_t offset)
+{
+	return offset > INT64_MAX ? 0 : (uint64_t)INT64_MAX - offset;
+}
+
+static int parse_send_args(int argc, char **argv, struct send_opts *o)
+{
+	static const struct option opts[] = {
+		{ "offset", required_argument, NULL, 'o' },
+		{ "length", required_argument, NULL, 'l' },
+		{ "nonblock", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool have_length = false;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	while ((c = getopt_long(argc, argv, "o:l:nh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			if (parse_u64(optarg, "offset", &o->offset))
+				return EXIT_USAGE;
+			break;
+		case 'l':
+			if (parse_u64(optarg, "length", &o->length))
+				return EXIT_USAGE;
+			have_length = true;
+			break;
+		case 'n':
+			o->nonblock = true;
+			break;
+		case 'h':
+			send_usage(stdout);
+			return 0;
+		default:
+			send_usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 2) {
+		send_usage(stderr);
+		return EXIT_USAGE;
+	}
+	o->file = argv[optind];
+	o->dest = argv[optind + 1];
+	if (o->offset > INT64_MAX) {
+		fprintf(stderr, "zcsend send: offset too large\n");
+		return EXIT_USAGE;
+	}
+	if (!have_length)
+		o->length = length_to_eof(o->offset);
+	return -1;	/* go on */
+}
+
 int cmd_send(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "zcsend send: not implemented yet\n");
-	return 1;
+	struct send_opts o;
+	int file_fd, sock_fd, dev, ret = 1;
+	uint64_t total = 0;
+
+	ret = parse_send_args(argc, argv, &o);
+	if (ret >= 0)
+		return ret;
+	ret = 1;
+
+	file_fd = open(o.file, O_RDONLY | O_CLOEXEC);
+	if (file_fd < 0) {
+		fprintf(stderr, "zcsend send: %s: %s\n", o.file, strerror(errno));
+		return 1;
+	}
+	dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	if (dev < 0) {
+		fprintf(stderr, "zcsend send: %s: %s%s\n", ZCSEND_DEVICE_PATH,
+			strerror(errno),
+			errno == ENOENT ? " (is the zcsend module loaded?)" : "");
+		goto out_file;
+	}
+	sock_fd = connect_dest(o.dest);
+	if (sock_fd < 0)
+		goto out_dev;
+	if (o.nonblock && set_nonblock(sock_fd))
+		goto out_sock;
+
+	if (send_loop(dev, file_fd, sock_fd, &o, &total) == 0)
+		ret = 0;
+	printf("%" PRIu64 "\n", total);
+
+out_sock:
+	close(sock_fd);
+out_dev:
+	close(dev);
+out_file:
+	close(file_fd);
+	return ret;
 }
