@@ -80,5 +80,27 @@ clean:
 	$(MAKE) -C userspace clean
 	$(MAKE) -C selftests clean
 
+# DKMS from a checkout (README, "Lab machines"): the module's sources go to
+# /usr/src/zcsend-VERSION, then dkms add, build and install for KVER (the
+# running kernel unless given). dkms-install first undoes an earlier one.
+DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' $(TOP)/dkms.conf)
+DKMS_SRC := /usr/src/zcsend-$(DKMS_VERSION)
+
+dkms-install: dkms-uninstall
+	install -D -m 0644 -t $(DKMS_SRC) $(TOP)/Kbuild $(TOP)/dkms.conf
+	install -D -m 0644 -t $(DKMS_SRC)/module $(wildcard $(TOP)/module/*.[ch])
+	install -D -m 0644 -t $(DKMS_SRC)/uapi/linux $(TOP)/uapi/linux/zcsend.h
+	dkms add -m zcsend -v $(DKMS_VERSION)
+	dkms install -m zcsend -v $(DKMS_VERSION) -k $(KVER)
+
+dkms-uninstall:
+	@if [ -n "$$(dkms status -m zcsend -v $(DKMS_VERSION))" ]; then \
+		echo "dkms remove -m zcsend -v $(DKMS_VERSION) --all"; \
+		dkms remove -m zcsend -v $(DKMS_VERSION) --all; \
+	fi
+	rm -rf $(DKMS_SRC)
+
+.PHONY: dkms-install dkms-uninstall
+
 .PHONY: all module-if-headers module modules userspace selftests check bench \
 	style sparse clean
