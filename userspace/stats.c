@@ -89,7 +89,30 @@ static struct nla_policy top_policy[ZCSEND_A_MAX + 1] = {
 static struct nla_policy extack_policy[NLMSGERR_ATTR_MAX + 1] = {
 	[NLMSGERR_ATTR_MSG]	= { .type = NLA_STRING },
 	[NLMSGERR_ATTR_OFFS]	= { .type = NLA_U32 },
+	[NLMSGERR_ATTR_POLICY]	= { .type = NLA_NESTED },
 };
+
+static struct nla_policy extack_range_policy[NL_POLICY_TYPE_ATTR_MAX + 1] = {
+	[NL_POLICY_TYPE_ATTR_MIN_VALUE_U] = { .type = NLA_U64 },
+	[NL_POLICY_TYPE_ATTR_MAX_VALUE_U] = { .type = NLA_U64 },
+};
+
+/* The range the kernel's policy allows, when it said (as with ERANGE). */
+static void zc_nl_read_range(struct zc_nl *nl, struct nlattr *pol)
+{
+	struct nlattr *tb[NL_POLICY_TYPE_ATTR_MAX + 1];
+	size_t n = strlen(nl->extack);
+
+	if (nla_parse_nested(tb, NL_POLICY_TYPE_ATTR_MAX, pol,
+			     extack_range_policy) < 0 ||
+	    !tb[NL_POLICY_TYPE_ATTR_MIN_VALUE_U] ||
+	    !tb[NL_POLICY_TYPE_ATTR_MAX_VALUE_U])
+		return;
+	snprintf(nl->extack + n, sizeof(nl->extack) - n,
+		 "%svalid range %" PRIu64 "..%" PRIu64, n ? ", " : "",
+		 (uint64_t)nla_get_u64(tb[NL_POLICY_TYPE_ATTR_MIN_VALUE_U]),
+		 (uint64_t)nla_get_u64(tb[NL_POLICY_TYPE_ATTR_MAX_VALUE_U]));
+}
 
 /* The kernel's extended ack, if any, follows the nlmsgerr. */
 static void zc_nl_read_extack(struct zc_nl *nl, struct nlmsgerr *e)
@@ -113,6 +136,8 @@ static void zc_nl_read_extack(struct zc_nl *nl, struct nlmsgerr *e)
 	if (tb[NLMSGERR_ATTR_MSG])
 		snprintf(nl->extack, sizeof(nl->extack), "%s",
 			 nla_get_string(tb[NLMSGERR_ATTR_MSG]));
+	if (tb[NLMSGERR_ATTR_POLICY])
+		zc_nl_read_range(nl, tb[NLMSGERR_ATTR_POLICY]);
 }
 
 static int zc_nl_error_cb(struct sockaddr_nl *who, struct nlmsgerr *e,
