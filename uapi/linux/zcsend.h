@@ -61,7 +61,9 @@
  * Like sendfile(2): once any byte has been queued the call succeeds and
  * @sent says how many, so a retried call never sends data twice. @sent can
  * be less than @length on a signal, a full non-blocking socket, a send
- * timeout, an error after some data, or end of file.
+ * timeout, an error after some data, end of file, or the per-call limit of
+ * read(2) and sendfile(2) (MAX_RW_COUNT, 2 GiB - 4 KiB): call again from
+ * the returned @offset.
  */
 struct zcsend_file {
 	__u32 size;
@@ -100,8 +102,10 @@ struct zcsend_file {
  * @offset:	file segment: offset in the file.
  * @length:	bytes in this segment. A file segment that extends past end of
  *		file is cut there, and the call stops after it (as sendfile
- *		does at end of file).
- * @addr:	inline segment: user address of the bytes.
+ *		does at end of file). So does one longer than MAX_RW_COUNT.
+ * @addr:	inline segment: user address of the bytes. They are read when
+ *		their segment is sent: an unmapped address stops the call
+ *		there (EFAULT if nothing was queued yet).
  */
 struct zcsend_seg {
 	__u32 type;
@@ -163,6 +167,8 @@ struct zcsend_vec {
  *   ENOTCONN	a TCP socket that is not connected (or is listening)
  *   EPIPE	the connection is shut down for writing or reset (and SIGPIPE
  *		unless ZCSEND_F_NOSIGNAL)
+ *   ECONNRESET	the first call after the peer reset the connection (as
+ *		send(2) and sendfile(2)); EPIPE from then on
  *   EAGAIN	non-blocking and the send buffer is full, or SO_SNDTIMEO
  *		expired
  *   EINTR	a signal arrived before anything was queued (restarted

@@ -1,0 +1,884 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The send ioctls on tmpfs over loopback TCP: byte-exact delivery (checked
+ * by a receiver in a forked process), every argument refusal with its
+ * errno, EAGAIN on a full non-blocking socket, EPIPE with and without
+ * SIGPIPE, and the vectored form. File systems, faults and load are tested
+ * elsewhere.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/zcsend.h>
+
+#include "kselftest_harness.h"
+#include "zcsend_test.h"
+
+#define MIB		(1024 * 1024)
+
+/* Deterministic bytes that differ at every offset and between files. */
+static void fill_pattern(unsigned char *buf, size_t len, uint32_t seed)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ULL ^ seed;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		buf[i] = x >> 24;
+	}
+}
+
+/* An unlinked tmpfs file (the guest's /tmp) holding @buf. */
+static int make_file(const unsigned char *buf, size_t len)
+{
+	char path[] = "/tmp/zcsend_send.XXXXXX";
+	size_t done = 0;
+	int fd;
+
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	unlink(path);
+	while (done < len) {
+		ssize_t n = pwrite(fd, buf + done, len - done, done);
+
+		if (n <= 0) {
+			close(fd);
+			return -1;
+		}
+		done += n;
+	}
+	return fd;
+}
+
+static int listener(int family, int rcvbuf)
+{
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6,
+				   .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	struct sockaddr_in a4 = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr *a = family == AF_INET6 ? (void *)&a6 : (void *)&a4;
+	socklen_t alen = family == AF_INET6 ? sizeof(a6) : sizeof(a4);
+	int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	if (rcvbuf)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	if (bind(fd, a, alen) || listen(fd, 4)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* A connected loopback TCP pair: *cli sends, *srv receives. */
+static int tcp_pair(int family, int *cli, int *srv, int bufsize)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int lfd = listener(family, bufsize);
+
+	if (lfd < 0)
+		return -1;
+	*cli = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (*cli < 0)
+		goto err;
+	if (bufsize)
+		setsockopt(*cli, SOL_SOCKET, SO_SNDBUF, &bufsize,
+			   sizeof(bufsize));
+	if (getsockname(lfd, (void *)&ss, &len) ||
+	    connect(*cli, (void *)&ss, len))
+		goto err_cli;
+	*srv = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (*srv < 0)
+		goto err_cli;
+	close(lfd);
+	return 0;
+err_cli:
+	close(*cli);
+err:
+	close(lfd);
+	return -1;
+}
+
+/*
+ * Fork a receiver that reads @fd to EOF and compares with @want. Its exit
+ * status: 0 same bytes, 1 different bytes, 2 wrong length, 3 read error.
+ */
+static pid_t start_receiver(int fd, const unsigned char *want, size_t len)
+{
+	static unsigned char buf[65536];
+	size_t got = 0;
+	int bad = 0;
+	pid_t pid;
+
+	pid = fork();
+	if (pid)
+		return pid;
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			_exit(3);
+		if (!n)
+			break;
+		if (got + n > len || memcmp(buf, want + got, n))
+			bad = 1;
+		got += n;
+	}
+	_exit(bad ? 1 : got == len ? 0 : 2);
+}
+
+static int receiver_status(pid_t pid)
+{
+	int st;
+
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+static int zc_sendfile(int dev, int file_fd, int sock_fd, uint64_t off,
+		       uint64_t len, uint32_t flags, struct zcsend_file *out)
+{
+	struct zcsend_file a = {
+		.size = sizeof(a), .flags = flags, .file_fd = file_fd,
+		.sock_fd = sock_fd, .offset = off, .length = len,
+	};
+
+	if (ioctl(dev, ZCSEND_IOC_SENDFILE, &a))
+		return -errno;
+	if (out)
+		*out = a;
+	return 0;
+}
+
+/* Errno of a SENDFILE that must fail (0 when it succeeded). */
+static int sendfile_errno(int dev, int file_fd, int sock_fd, uint64_t off,
+			  uint64_t len, uint32_t flags)
+{
+	return -zc_sendfile(dev, file_fd, sock_fd, off, len, flags, NULL);
+}
+
+static int zc_sendvec(int dev, int sock_fd, struct zcsend_seg *segs,
+		      uint32_t nr, uint32_t flags, struct zcsend_vec *out)
+{
+	struct zcsend_vec v = {
+		.size = sizeof(v), .flags = flags, .sock_fd = sock_fd,
+		.nr_segs = nr, .segs = (uintptr_t)segs,
+	};
+
+	if (ioctl(dev, ZCSEND_IOC_SENDVEC, &v))
+		return -errno;
+	if (out)
+		*out = v;
+	return 0;
+}
+
+FIXTURE(integrity) {
+	int dev;
+};
+
+FIXTURE_VARIANT(integrity) {
+	size_t size;
+	size_t offset;
+	int family;
+};
+
+FIXTURE_VARIANT_ADD(integrity, size_0) { .size = 0, .offset = 7 };
+FIXTURE_VARIANT_ADD(integrity, size_1) { .size = 1, .offset = 4095 };
+FIXTURE_VARIANT_ADD(integrity, size_4095) { .size = 4095, .offset = 1 };
+FIXTURE_VARIANT_ADD(integrity, size_4096) { .size = 4096, .offset = 3 };
+FIXTURE_VARIANT_ADD(integrity, size_4097) { .size = 4097, .offset = 4097 };
+FIXTURE_VARIANT_ADD(integrity, size_65535) { .size = 65535, .offset = 513 };
+FIXTURE_VARIANT_ADD(integrity, size_65537) { .size = 65537, .offset = 8191 };
+FIXTURE_VARIANT_ADD(integrity, size_1m_1) { .size = MIB + 1, .offset = 12345 };
+FIXTURE_VARIANT_ADD(integrity, size_1m_1_ipv6) {
+	.size = MIB + 1, .offset = 4099, .family = AF_INET6 };
+FIXTURE_VARIANT_ADD(integrity, size_9m_aligned) { .size = 9 * MIB };
+
+FIXTURE_SETUP(integrity)
+{
+	self->dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->dev);
+}
+
+FIXTURE_TEARDOWN(integrity)
+{
+	close(self->dev);
+}
+
+/* The range arrives byte-exact, sent in as many calls as it takes. */
+TEST_F(integrity, bytes_match)
+{
+	size_t flen = variant->offset + variant->size + 100;
+	unsigned char *buf = malloc(flen);
+	uint64_t off = variant->offset, left = variant->size;
+	int ffd, cli, srv, calls = 0;
+	pid_t rx;
+
+	ASSERT_NE(NULL, buf);
+	fill_pattern(buf, flen, variant->size);
+	ffd = make_file(buf, flen);
+	ASSERT_LE(0, ffd);
+	ASSERT_EQ(0, tcp_pair(variant->family ?: AF_INET, &cli, &srv, 0));
+	rx = start_receiver(srv, buf + variant->offset, variant->size);
+	ASSERT_LE(0, rx);
+	close(srv);
+
+	do {
+		struct zcsend_file r;
+
+		ASSERT_EQ(0, zc_sendfile(self->dev, ffd, cli, off, left,
+					 ZCSEND_F_NOSIGNAL, &r));
+		ASSERT_EQ(off + r.sent, r.offset);
+		ASSERT_LE(r.sent, left);
+		if (left)
+			ASSERT_LT(0, r.sent);
+		off = r.offset;
+		left -= r.sent;
+		calls++;
+	} while (left);
+	TH_LOG("%zu bytes in %d call(s)", variant->size, calls);
+
+	ASSERT_EQ(0, shutdown(cli, SHUT_WR));
+	EXPECT_EQ(0, receiver_status(rx));
+	close(cli);
+	close(ffd);
+	free(buf);
+}
+
+/* A range past end of file stops there; at or after EOF sends nothing. */
+TEST_F(integrity, stops_at_eof)
+{
+	unsigned char buf[10000];
+	struct zcsend_file r;
+	int ffd, cli, srv;
+	pid_t rx;
+
+	fill_pattern(buf, sizeof(buf), 42);
+	ffd = make_file(buf, sizeof(buf));
+	ASSERT_LE(0, ffd);
+	ASSERT_EQ(0, tcp_pair(AF_INET, &cli, &srv, 0));
+	rx = start_receiver(srv, buf + 9000, 1000);
+	close(srv);
+
+	ASSERT_EQ(0, zc_sendfile(self->dev, ffd, cli, 9000, 1 << 20, 0, &r));
+	EXPECT_EQ(1000, r.sent);
+	EXPECT_EQ(10000, r.offset);
+	ASSERT_EQ(0, zc_sendfile(self->dev, ffd, cli, 10000, 5, 0, &r));
+	EXPECT_EQ(0, r.sent);
+	ASSERT_EQ(0, zc_sendfile(self->dev, ffd, cli, 1 << 30, 5, 0, &r));
+	EXPECT_EQ(0, r.sent);
+
+	shutdown(cli, SHUT_WR);
+	EXPECT_EQ(0, receiver_status(rx));
+	close(cli);
+	close(ffd);
+}
+
+/* Refusals: each with its documented errno, and nothing sent. */
+FIXTURE(refuse) {
+	int dev;
+	int file;	/* a 64 KiB tmpfs file */
+	int cli;	/* connected TCP */
+	int srv;
+};
+
+FIXTURE_SETUP(refuse)
+{
+	static unsigned char buf[65536];
+
+	self->dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->dev);
+	fill_pattern(buf, sizeof(buf), 1);
+	self->file = make_file(buf, sizeof(buf));
+	ASSERT_LE(0, self->file);
+	ASSERT_EQ(0, tcp_pair(AF_INET, &self->cli, &self->srv, 0));
+}
+
+FIXTURE_TEARDOWN(refuse)
+{
+	int n = 0;
+
+	/* Nothing may have reached the peer. */
+	ioctl(self->srv, FIONREAD, &n);
+	EXPECT_EQ(0, n);
+	close(self->srv);
+	close(self->cli);
+	close(self->file);
+	close(self->dev);
+}
+
+TEST_F(refuse, sanity_ok)
+{
+	EXPECT_EQ(0, sendfile_errno(self->dev, self->file, self->cli, 0, 0, 0));
+}
+
+TEST_F(refuse, bad_file_fd)
+{
+	EXPECT_EQ(EBADF, sendfile_errno(self->dev, -1, self->cli, 0, 1, 0));
+	EXPECT_EQ(EBADF, sendfile_errno(self->dev, 100000, self->cli, 0, 1, 0));
+	EXPECT_EQ(EBADF, sendfile_errno(self->dev, 1000, self->cli, 0, 1, 0));
+}
+
+TEST_F(refuse, file_is_pipe)
+{
+	int p[2];
+
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
+	EXPECT_EQ(EINVAL, sendfile_errno(self->dev, p[0], self->cli, 0, 1, 0));
+	close(p[0]);
+	close(p[1]);
+}
+
+TEST_F(refuse, file_is_dir)
+{
+	int d = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	ASSERT_LE(0, d);
+	EXPECT_EQ(EINVAL, sendfile_errno(self->dev, d, self->cli, 0, 1, 0));
+	close(d);
+}
+
+TEST_F(refuse, file_is_socket)
+{
+	EXPECT_EQ(EINVAL, sendfile_errno(self->dev, self->srv, self->cli,
+					 0, 1, 0));
+}
+
+TEST_F(refuse, file_is_eventfd)
+{
+	int e = eventfd(0, EFD_CLOEXEC);
+
+	ASSERT_LE(0, e);
+	EXPECT_EQ(EINVAL, sendfile_errno(self->dev, e, self->cli, 0, 1, 0));
+	close(e);
+}
+
+TEST_F(refuse, file_is_proc)
+{
+	int f = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+
+	ASSERT_LE(0, f);
+	EXPECT_EQ(EINVAL, sendfile_errno(self->dev, f, self->cli, 0, 1, 0));
+	close(f);
+}
+
+TEST_F(refuse, file_o_path)
+{
+	char path[64];
+	int f;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", self->file);
+	f = open(path, O_PATH | O_CLOEXEC);
+	ASSERT_LE(0, f);
+	EXPECT_EQ(EBADF, sendfile_errno(self->dev, f, self->cli, 0, 1, 0));
+	close(f);
+}
+
+TEST_F(refuse, file_write_only)
+{
+	char path[64];
+	int f;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", self->file);
+	f = open(path, O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, f);
+	EXPECT_EQ(EBADF, sendfile_errno(self->dev, f, self->cli, 0, 1, 0));
+	close(f);
+}
+
+TEST_F(refuse, bad_sock_fd)
+{
+	EXPECT_EQ(EBADF, sendfile_errno(self->dev, self->file, -1, 0, 1, 0));
+	EXPECT_EQ(EBADF, sendfile_errno(self->dev, self->file, 100000, 0, 1, 0));
+}
+
+TEST_F(refuse, sock_not_socket)
+{
+	EXPECT_EQ(ENOTSOCK, sendfile_errno(self->dev, self->file, self->file,
+					   0, 1, 0));
+}
+
+TEST_F(refuse, sock_udp)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(9),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	ASSERT_LE(0, s);
+	ASSERT_EQ(0, connect(s, (void *)&a, sizeof(a)));
+	EXPECT_EQ(EOPNOTSUPP, sendfile_errno(self->dev, self->file, s, 0, 1, 0));
+	close(s);
+}
+
+TEST_F(refuse, sock_unix)
+{
+	int sv[2];
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	EXPECT_EQ(EOPNOTSUPP, sendfile_errno(self->dev, self->file, sv[0],
+					     0, 1, 0));
+	close(sv[0]);
+	close(sv[1]);
+}
+
+TEST_F(refuse, sock_unconnected)
+{
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ASSERT_LE(0, s);
+	EXPECT_EQ(ENOTCONN, sendfile_errno(self->dev, self->file, s, 0, 1, 0));
+	EXPECT_EQ(ENOTCONN, sendfile_errno(self->dev, self->file, s, 0, 0, 0));
+	close(s);
+}
+
+TEST_F(refuse, sock_listening)
+{
+	int s = listener(AF_INET6, 0);
+
+	ASSERT_LE(0, s);
+	EXPECT_EQ(ENOTCONN, sendfile_errno(self->dev, self->file, s, 0, 1, 0));
+	close(s);
+}
+
+TEST_F(refuse, sock_shut_down)
+{
+	ASSERT_EQ(0, shutdown(self->cli, SHUT_WR));
+	EXPECT_EQ(EPIPE, sendfile_errno(self->dev, self->file, self->cli, 0, 1,
+					ZCSEND_F_NOSIGNAL));
+}
+
+TEST_F(refuse, offset_negative)
+{
+	EXPECT_EQ(EINVAL, sendfile_errno(self->dev, self->file, self->cli,
+					 1ULL << 63, 1, 0));
+	EXPECT_EQ(EINVAL, sendfile_errno(self->dev, self->file, self->cli,
+					 UINT64_MAX, 0, 0));
+}
+
+TEST_F(refuse, offset_length_overflow)
+{
+	EXPECT_EQ(EINVAL, sendfile_errno(self->dev, self->file, self->cli,
+					 INT64_MAX - 10, 11, 0));
+	EXPECT_EQ(EINVAL, sendfile_errno(self->dev, self->file, self->cli,
+					 1, UINT64_MAX, 0));
+	/* The largest range that fits is fine (and sends to EOF). */
+	EXPECT_EQ(0, sendfile_errno(self->dev, self->file, self->cli,
+				    INT64_MAX - 10, 10, 0));
+}
+
+TEST_F(refuse, unknown_flags)
+{
+	EXPECT_EQ(EINVAL, sendfile_errno(self->dev, self->file, self->cli, 0, 1,
+					 1U << 3));
+	EXPECT_EQ(EINVAL, sendfile_errno(self->dev, self->file, self->cli, 0, 1,
+					 1U << 31));
+}
+
+TEST_F(refuse, reserved_set)
+{
+	struct zcsend_file a = {
+		.size = sizeof(a), .file_fd = self->file, .sock_fd = self->cli,
+		.length = 1, .reserved = { 0, 1 },
+	};
+
+	EXPECT_EQ(-1, ioctl(self->dev, ZCSEND_IOC_SENDFILE, &a));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+/* A struct larger than ours: zero tail accepted, else E2BIG. */
+TEST_F(refuse, struct_sizes)
+{
+	struct {
+		struct zcsend_file f;
+		uint64_t tail[2];
+	} big = { .f = { .file_fd = self->file, .sock_fd = self->cli } };
+	static char page[8192] __attribute__((aligned(8)));
+	struct zcsend_file *p = (void *)page;
+
+	big.f.size = ZCSEND_FILE_SIZE_VER0 - 8;
+	EXPECT_EQ(-1, ioctl(self->dev, ZCSEND_IOC_SENDFILE, &big));
+	EXPECT_EQ(EINVAL, errno);
+	big.f.size = 0;
+	EXPECT_EQ(-1, ioctl(self->dev, ZCSEND_IOC_SENDFILE, &big));
+	EXPECT_EQ(EINVAL, errno);
+
+	big.f.size = sizeof(big);
+	EXPECT_EQ(0, ioctl(self->dev, ZCSEND_IOC_SENDFILE, &big));
+	big.tail[1] = 1;
+	EXPECT_EQ(-1, ioctl(self->dev, ZCSEND_IOC_SENDFILE, &big));
+	EXPECT_EQ(E2BIG, errno);
+
+	p->file_fd = self->file;
+	p->sock_fd = self->cli;
+	p->size = 4096;
+	EXPECT_EQ(0, ioctl(self->dev, ZCSEND_IOC_SENDFILE, p));
+	p->size = 4097;
+	EXPECT_EQ(-1, ioctl(self->dev, ZCSEND_IOC_SENDFILE, p));
+	EXPECT_EQ(E2BIG, errno);
+}
+
+TEST_F(refuse, bad_pointer)
+{
+	EXPECT_EQ(-1, ioctl(self->dev, ZCSEND_IOC_SENDFILE, NULL));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, ioctl(self->dev, ZCSEND_IOC_SENDFILE, (void *)8));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, ioctl(self->dev, ZCSEND_IOC_SENDVEC, NULL));
+	EXPECT_EQ(EFAULT, errno);
+}
+
+TEST_F(refuse, vec_segments)
+{
+	static struct zcsend_seg segs[ZCSEND_SEGS_MAX + 1];
+	static char big[ZCSEND_INLINE_MAX + 1];
+	struct zcsend_seg s;
+
+	EXPECT_EQ(-EINVAL, zc_sendvec(self->dev, self->cli, segs,
+				      ZCSEND_SEGS_MAX + 1, 0, NULL));
+	/* All-zero segments: type 0 is unknown. */
+	EXPECT_EQ(-EINVAL, zc_sendvec(self->dev, self->cli, segs,
+				      ZCSEND_SEGS_MAX, 0, NULL));
+	s = (struct zcsend_seg){ .type = 3 };
+	EXPECT_EQ(-EINVAL, zc_sendvec(self->dev, self->cli, &s, 1, 0, NULL));
+	s = (struct zcsend_seg){ .type = ZCSEND_SEG_INLINE,
+				 .addr = (uintptr_t)big, .length = sizeof(big) };
+	EXPECT_EQ(-EINVAL, zc_sendvec(self->dev, self->cli, &s, 1, 0, NULL));
+	s.length = 10;
+	s.fd = self->file;
+	EXPECT_EQ(-EINVAL, zc_sendvec(self->dev, self->cli, &s, 1, 0, NULL));
+	s = (struct zcsend_seg){ .type = ZCSEND_SEG_FILE, .fd = self->file,
+				 .length = 10, .addr = 1 };
+	EXPECT_EQ(-EINVAL, zc_sendvec(self->dev, self->cli, &s, 1, 0, NULL));
+	s.addr = 0;
+	s.fd = -1;
+	EXPECT_EQ(-EBADF, zc_sendvec(self->dev, self->cli, &s, 1, 0, NULL));
+	EXPECT_EQ(-EFAULT, zc_sendvec(self->dev, self->cli, (void *)8, 1, 0,
+				      NULL));
+	s = (struct zcsend_seg){ .type = ZCSEND_SEG_INLINE,
+				 .addr = UINT64_MAX - 100, .length = 1000 };
+	EXPECT_EQ(-EFAULT, zc_sendvec(self->dev, self->cli, &s, 1, 0, NULL));
+}
+
+/* A bad segment late in the list: nothing at all is sent. */
+TEST_F(refuse, vec_validates_first)
+{
+	struct zcsend_seg s[3] = {
+		{ .type = ZCSEND_SEG_INLINE, .addr = (uintptr_t)"hello",
+		  .length = 5 },
+		{ .type = ZCSEND_SEG_FILE, .fd = self->file, .length = 100 },
+		{ .type = ZCSEND_SEG_FILE, .fd = self->srv, .length = 100 },
+	};
+
+	EXPECT_EQ(-EINVAL, zc_sendvec(self->dev, self->cli, s, 3, 0, NULL));
+}
+
+TEST_F(refuse, vec_flags_reserved)
+{
+	struct zcsend_vec v = { .size = sizeof(v), .sock_fd = self->cli };
+
+	v.flags = 1U << 4;
+	EXPECT_EQ(-1, ioctl(self->dev, ZCSEND_IOC_SENDVEC, &v));
+	EXPECT_EQ(EINVAL, errno);
+	v.flags = 0;
+	v.reserved0 = 1;
+	EXPECT_EQ(-1, ioctl(self->dev, ZCSEND_IOC_SENDVEC, &v));
+	EXPECT_EQ(EINVAL, errno);
+	v.reserved0 = 0;
+	v.reserved[1] = 1;
+	EXPECT_EQ(-1, ioctl(self->dev, ZCSEND_IOC_SENDVEC, &v));
+	EXPECT_EQ(EINVAL, errno);
+	v.reserved[1] = 0;
+	v.size = ZCSEND_VEC_SIZE_VER0 - 1;
+	EXPECT_EQ(-1, ioctl(self->dev, ZCSEND_IOC_SENDVEC, &v));
+	EXPECT_EQ(EINVAL, errno);
+	v.size = sizeof(v);
+	EXPECT_EQ(0, ioctl(self->dev, ZCSEND_IOC_SENDVEC, &v));
+	EXPECT_EQ(0, v.sent);
+}
+
+/* Full send buffer, nobody reading: partial sends, then EAGAIN. */
+static void fill_until_eagain(struct __test_metadata *_metadata, int dev,
+			      int ffd, int sock, size_t flen, uint32_t flags)
+{
+	uint64_t off = 0, total = 0;
+	int err = 0;
+
+	while (off < flen) {
+		struct zcsend_file r;
+
+		err = zc_sendfile(dev, ffd, sock, off, flen - off, flags, &r);
+		if (err)
+			break;
+		ASSERT_LT(0, r.sent);
+		total += r.sent;
+		off = r.offset;
+	}
+	EXPECT_EQ(-EAGAIN, err);
+	EXPECT_LT(0, total);
+	EXPECT_GT(flen, total);
+	TH_LOG("%llu bytes queued before EAGAIN", (unsigned long long)total);
+}
+
+TEST(nonblock_full_buffer)
+{
+	size_t flen = 32 * MIB;
+	unsigned char *buf = malloc(flen);
+	int dev, ffd, cli, srv, fl;
+
+	ASSERT_NE(NULL, buf);
+	fill_pattern(buf, flen, 7);
+	ffd = make_file(buf, flen);
+	ASSERT_LE(0, ffd);
+	dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, dev);
+
+	ASSERT_EQ(0, tcp_pair(AF_INET, &cli, &srv, 65536));
+	fill_until_eagain(_metadata, dev, ffd, cli, flen,
+			  ZCSEND_F_NONBLOCK | ZCSEND_F_NOSIGNAL);
+	close(cli);
+	close(srv);
+
+	/* The same with an O_NONBLOCK socket and no flag. */
+	ASSERT_EQ(0, tcp_pair(AF_INET, &cli, &srv, 65536));
+	fl = fcntl(cli, F_GETFL);
+	ASSERT_EQ(0, fcntl(cli, F_SETFL, fl | O_NONBLOCK));
+	fill_until_eagain(_metadata, dev, ffd, cli, flen, ZCSEND_F_NOSIGNAL);
+	close(cli);
+	close(srv);
+
+	close(dev);
+	close(ffd);
+	free(buf);
+}
+
+static volatile sig_atomic_t got_sigpipe;
+
+static void on_sigpipe(int sig)
+{
+	(void)sig;
+	got_sigpipe++;
+}
+
+FIXTURE(epipe) {
+	int dev;
+	int file;
+	int cli;
+	int srv;
+};
+
+FIXTURE_SETUP(epipe)
+{
+	static unsigned char buf[65536];
+	struct sigaction sa = { .sa_handler = on_sigpipe };
+
+	ASSERT_EQ(0, sigaction(SIGPIPE, &sa, NULL));
+	got_sigpipe = 0;
+	self->dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->dev);
+	fill_pattern(buf, sizeof(buf), 3);
+	self->file = make_file(buf, sizeof(buf));
+	ASSERT_LE(0, self->file);
+	ASSERT_EQ(0, tcp_pair(AF_INET, &self->cli, &self->srv, 0));
+}
+
+FIXTURE_TEARDOWN(epipe)
+{
+	close(self->srv);
+	close(self->cli);
+	close(self->file);
+	close(self->dev);
+}
+
+TEST_F(epipe, shutdown_sigpipe)
+{
+	ASSERT_EQ(0, shutdown(self->cli, SHUT_WR));
+	EXPECT_EQ(EPIPE, sendfile_errno(self->dev, self->file, self->cli, 0,
+					1000, 0));
+	EXPECT_EQ(1, got_sigpipe);
+}
+
+TEST_F(epipe, shutdown_nosignal)
+{
+	ASSERT_EQ(0, shutdown(self->cli, SHUT_WR));
+	EXPECT_EQ(EPIPE, sendfile_errno(self->dev, self->file, self->cli, 0,
+					1000, ZCSEND_F_NOSIGNAL));
+	EXPECT_EQ(0, got_sigpipe);
+}
+
+/* The peer resets: ECONNRESET once, then EPIPE; never a success. */
+TEST_F(epipe, peer_reset)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	int err;
+
+	ASSERT_EQ(0, setsockopt(self->srv, SOL_SOCKET, SO_LINGER, &lg,
+				sizeof(lg)));
+	close(self->srv);
+	self->srv = -1;
+	usleep(100000);
+
+	err = sendfile_errno(self->dev, self->file, self->cli, 0, 1000,
+			     ZCSEND_F_NOSIGNAL);
+	EXPECT_TRUE(err == ECONNRESET || err == EPIPE) TH_LOG("errno %d", err);
+	EXPECT_EQ(EPIPE, sendfile_errno(self->dev, self->file, self->cli, 0,
+					1000, ZCSEND_F_NOSIGNAL));
+	EXPECT_EQ(0, got_sigpipe);
+}
+
+/* The peer closes mid-stream: some bytes, then EPIPE/ECONNRESET. */
+TEST_F(epipe, peer_closes_midway)
+{
+	uint64_t total = 0;
+	int err = 0, i;
+
+	close(self->srv);
+	self->srv = -1;
+	for (i = 0; i < 1000 && !err; i++) {
+		struct zcsend_file r;
+
+		err = zc_sendfile(self->dev, self->file, self->cli, 0, 65536,
+				  ZCSEND_F_NOSIGNAL, &r);
+		if (!err)
+			total += r.sent;
+		usleep(1000);
+	}
+	EXPECT_TRUE(err == -EPIPE || err == -ECONNRESET) TH_LOG("err %d", err);
+	EXPECT_EQ(0, got_sigpipe);
+}
+
+FIXTURE(vec) {
+	int dev;
+	int cli;
+	int srv;
+};
+
+FIXTURE_SETUP(vec)
+{
+	self->dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->dev);
+	ASSERT_EQ(0, tcp_pair(AF_INET, &self->cli, &self->srv, 0));
+}
+
+FIXTURE_TEARDOWN(vec)
+{
+	close(self->cli);
+	if (self->srv >= 0)
+		close(self->srv);
+	close(self->dev);
+}
+
+/* Header + file range + trailer + second file, in order, byte-exact. */
+TEST_F(vec, header_file_trailer)
+{
+	size_t f1len = 300000, f2len = 5000, hlen = 123, tlen = 4096;
+	size_t off1 = 4097, len1 = 200001, total = hlen + len1 + tlen + f2len;
+	unsigned char *f1 = malloc(f1len), *f2 = malloc(f2len);
+	unsigned char *want = malloc(total);
+	unsigned char hdr[123], trl[4096];
+	struct zcsend_seg s[5];
+	struct zcsend_vec v;
+	int fd1, fd2;
+	pid_t rx;
+
+	ASSERT_TRUE(f1 && f2 && want);
+	fill_pattern(f1, f1len, 11);
+	fill_pattern(f2, f2len, 12);
+	fill_pattern(hdr, hlen, 13);
+	fill_pattern(trl, tlen, 14);
+	fd1 = make_file(f1, f1len);
+	fd2 = make_file(f2, f2len);
+	ASSERT_LE(0, fd1);
+	ASSERT_LE(0, fd2);
+	memcpy(want, hdr, hlen);
+	memcpy(want + hlen, f1 + off1, len1);
+	memcpy(want + hlen + len1, trl, tlen);
+	memcpy(want + hlen + len1 + tlen, f2, f2len);
+
+	s[0] = (struct zcsend_seg){ .type = ZCSEND_SEG_INLINE,
+				    .addr = (uintptr_t)hdr, .length = hlen };
+	s[1] = (struct zcsend_seg){ .type = ZCSEND_SEG_FILE, .fd = fd1,
+				    .offset = off1, .length = len1 };
+	s[2] = (struct zcsend_seg){ .type = ZCSEND_SEG_INLINE,
+				    .addr = (uintptr_t)trl, .length = tlen };
+	s[3] = (struct zcsend_seg){ .type = ZCSEND_SEG_FILE, .fd = fd1,
+				    .offset = 5, .length = 0 };
+	s[4] = (struct zcsend_seg){ .type = ZCSEND_SEG_FILE, .fd = fd2,
+				    .length = f2len };
+
+	rx = start_receiver(self->srv, want, total);
+	close(self->srv);
+	self->srv = -1;
+
+	ASSERT_EQ(0, zc_sendvec(self->dev, self->cli, s, 5, ZCSEND_F_NOSIGNAL,
+				&v));
+	EXPECT_EQ(total, v.sent);
+	EXPECT_EQ(5, v.segs_done);
+	EXPECT_EQ(0, v.seg_sent);
+
+	shutdown(self->cli, SHUT_WR);
+	EXPECT_EQ(0, receiver_status(rx));
+	close(fd1);
+	close(fd2);
+	free(f1);
+	free(f2);
+	free(want);
+}
+
+/* A file segment past EOF is cut there and the call stops after it. */
+TEST_F(vec, stops_at_eof)
+{
+	unsigned char f[3000], want[3010];
+	struct zcsend_seg s[3];
+	struct zcsend_vec v;
+	int fd;
+	pid_t rx;
+
+	fill_pattern(f, sizeof(f), 21);
+	fd = make_file(f, sizeof(f));
+	ASSERT_LE(0, fd);
+	memcpy(want, "0123456789", 10);
+	memcpy(want + 10, f + 1000, 2000);
+
+	s[0] = (struct zcsend_seg){ .type = ZCSEND_SEG_INLINE,
+				    .addr = (uintptr_t)"0123456789",
+				    .length = 10 };
+	s[1] = (struct zcsend_seg){ .type = ZCSEND_SEG_FILE, .fd = fd,
+				    .offset = 1000, .length = 5000 };
+	s[2] = (struct zcsend_seg){ .type = ZCSEND_SEG_INLINE,
+				    .addr = (uintptr_t)"trailer", .length = 7 };
+
+	rx = start_receiver(self->srv, want, 2010);
+	close(self->srv);
+	self->srv = -1;
+
+	ASSERT_EQ(0, zc_sendvec(self->dev, self->cli, s, 3, 0, &v));
+	EXPECT_EQ(2010, v.sent);
+	EXPECT_EQ(1, v.segs_done);
+	EXPECT_EQ(2000, v.seg_sent);
+
+	shutdown(self->cli, SHUT_WR);
+	EXPECT_EQ(0, receiver_status(rx));
+	close(fd);
+}
+
+ZCSEND_TEST_MAIN
