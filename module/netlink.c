@@ -3,9 +3,9 @@
  * zcsend: the generic netlink family "zcsend", statistics and configuration.
  *
  * The family only uses what 6.1 and 6.12 share: struct genl_ops with a
- * policy per operation, and resv_start_op past the last command so that the
- * core validates every command strictly (reserved header fields, unknown
- * attributes, attributes an operation does not take). Operations without a
+ * policy per operation. resv_start_op is left at 0, so the core validates
+ * every command strictly: reserved header fields and flags, unknown
+ * attributes, attributes an operation does not take. Operations without a
  * policy take no attributes at all: the core rejects any it is given.
  */
 #include <linux/cpumask.h>
@@ -232,7 +232,6 @@ static struct genl_family zcsend_genl_family __ro_after_init = {
 	.module		= THIS_MODULE,
 	.ops		= zcsend_genl_ops,
 	.n_ops		= ARRAY_SIZE(zcsend_genl_ops),
-	.resv_start_op	= ZCSEND_CMD_CONFIG_SET + 1,
 };
 
 /**

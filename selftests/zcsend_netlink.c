@@ -1,0 +1,1130 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The generic netlink family "zcsend", through libnl-genl-3: counters are
+ * readable by anyone and exact, reset zeroes them, the configuration
+ * round-trips and changes what the ioctl does, bad requests are refused with
+ * the right errno and an extended-ack message, unprivileged users cannot
+ * change state, readers during traffic see monotonic counters, and the
+ * module unloads with netlink sockets open.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <grp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/netlink.h>
+#include <netlink/attr.h>
+#include <netlink/cache.h>
+#include <netlink/errno.h>
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/family.h>
+#include <netlink/genl/genl.h>
+#include <netlink/handlers.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
+
+#include <linux/zcsend.h>
+
+#include "kselftest_harness.h"
+#include "zcsend_test.h"
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+
+#define NSTATS		(ZCSEND_A_STATS_MAX + 1)
+#define STAT_FIRST	ZCSEND_A_STATS_CALLS
+#define MAX_CPUS	1024
+#define PARAM_PATH	"/sys/module/zcsend/parameters/batch_pages"
+#define NOBODY		65534
+
+/* ---- a small libnl client: one per thread ---------------------------- */
+
+struct nlc;
+typedef int (*nlc_reply_fn)(struct nlc *c, struct nlattr **tb);
+
+struct nlc {
+	struct nl_sock *sk;
+	struct nl_cb *cb;
+	int family;
+	unsigned int seq;
+	bool done;
+	int err;		/* positive errno of the last request, or 0 */
+	char extack[256];	/* the kernel's message for it, or "" */
+	nlc_reply_fn reply;
+	void *arg;
+};
+
+static int nlc_error_cb(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
+{
+	struct nlmsghdr *nlh = (struct nlmsghdr *)((char *)e - NLMSG_HDRLEN);
+	struct nla_policy pol[NLMSGERR_ATTR_MAX + 1] = {
+		[NLMSGERR_ATTR_MSG] = { .type = NLA_STRING },
+	};
+	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
+	size_t off = NLMSG_ALIGN(sizeof(*e));
+	size_t len = nlmsg_datalen(nlh);
+	struct nlc *c = arg;
+
+	(void)who;
+	if (e->msg.nlmsg_seq != c->seq)
+		return NL_SKIP;
+	c->err = -e->error;
+	c->done = true;
+	/* NETLINK_CAP_ACK is on: the TLVs follow the nlmsgerr directly. */
+	if ((nlh->nlmsg_flags & NLM_F_ACK_TLVS) && off < len &&
+	    nla_parse(tb, NLMSGERR_ATTR_MAX, (struct nlattr *)((char *)e + off),
+		      len - off, pol) == 0 && tb[NLMSGERR_ATTR_MSG])
+		snprintf(c->extack, sizeof(c->extack), "%s",
+			 nla_get_string(tb[NLMSGERR_ATTR_MSG]));
+	return NL_STOP;
+}
+
+static int nlc_finish_cb(struct nl_msg *msg, void *arg)
+{
+	struct nlc *c = arg;
+
+	(void)msg;
+	c->done = true;
+	return NL_STOP;
+}
+
+static int nlc_seq_cb(struct nl_msg *msg, void *arg)
+{
+	struct nlc *c = arg;
+
+	return nlmsg_hdr(msg)->nlmsg_seq == c->seq ? NL_OK : NL_SKIP;
+}
+
+static int nlc_valid_cb(struct nl_msg *msg, void *arg)
+{
+	struct nla_policy pol[ZCSEND_A_MAX + 1] = {
+		[ZCSEND_A_CPU] = { .type = NLA_U32 },
+		[ZCSEND_A_STATS] = { .type = NLA_NESTED },
+		[ZCSEND_A_CONFIG] = { .type = NLA_NESTED },
+	};
+	struct nlattr *tb[ZCSEND_A_MAX + 1];
+	struct nlc *c = arg;
+
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, ZCSEND_A_MAX, pol) ||
+	    (c->reply && c->reply(c, tb))) {
+		c->err = EPROTO;
+		c->done = true;
+		return NL_STOP;
+	}
+	return NL_OK;
+}
+
+static void nlc_free(struct nlc *c)
+{
+	if (!c)
+		return;
+	nl_cb_put(c->cb);
+	nl_socket_free(c->sk);
+	free(c);
+}
+
+/* NULL with errno set; ENOENT: no such family. */
+static struct nlc *nlc_open(void)
+{
+	struct nlc *c = calloc(1, sizeof(*c));
+	int one = 1;
+
+	if (!c)
+		return NULL;
+	c->sk = nl_socket_alloc();
+	c->cb = nl_cb_alloc(NL_CB_DEFAULT);
+	errno = ENOMEM;
+	if (!c->sk || !c->cb)
+		goto err;
+	errno = ECONNREFUSED;
+	if (genl_connect(c->sk))
+		goto err;
+	if (setsockopt(nl_socket_get_fd(c->sk), SOL_NETLINK, NETLINK_EXT_ACK,
+		       &one, sizeof(one)) ||
+	    setsockopt(nl_socket_get_fd(c->sk), SOL_NETLINK, NETLINK_CAP_ACK,
+		       &one, sizeof(one)))
+		goto err;
+	c->family = genl_ctrl_resolve(c->sk, ZCSEND_GENL_NAME);
+	if (c->family < 0) {
+		errno = c->family == -NLE_OBJ_NOTFOUND ? ENOENT : EIO;
+		goto err;
+	}
+	nl_socket_disable_auto_ack(c->sk);
+	errno = EINVAL;
+	if (nl_cb_err(c->cb, NL_CB_CUSTOM, nlc_error_cb, c) ||
+	    nl_cb_set(c->cb, NL_CB_ACK, NL_CB_CUSTOM, nlc_finish_cb, c) ||
+	    nl_cb_set(c->cb, NL_CB_FINISH, NL_CB_CUSTOM, nlc_finish_cb, c) ||
+	    nl_cb_set(c->cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, nlc_seq_cb, c) ||
+	    nl_cb_set(c->cb, NL_CB_VALID, NL_CB_CUSTOM, nlc_valid_cb, c))
+		goto err;
+	return c;
+err:
+	nlc_free(c);
+	return NULL;
+}
+
+static struct nl_msg *nlc_msg(struct nlc *c, int cmd, int flags)
+{
+	struct nl_msg *msg = nlmsg_alloc();
+
+	if (msg && !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, c->family, 0,
+				flags, cmd, ZCSEND_GENL_VERSION)) {
+		nlmsg_free(msg);
+		msg = NULL;
+	}
+	return msg;
+}
+
+/* Send @msg (freed) and receive to the end. 0 or a positive errno. */
+static int nlc_xfer(struct nlc *c, struct nl_msg *msg, nlc_reply_fn reply,
+		    void *arg)
+{
+	int ret;
+
+	if (!msg)
+		return ENOMEM;
+	c->done = false;
+	c->err = 0;
+	c->extack[0] = '\0';
+	c->reply = reply;
+	c->arg = arg;
+	ret = nl_send_auto(c->sk, msg);
+	c->seq = nlmsg_hdr(msg)->nlmsg_seq;
+	nlmsg_free(msg);
+	if (ret < 0)
+		return EIO;
+	while (!c->done) {
+		ret = nl_recvmsgs(c->sk, c->cb);
+		if (ret < 0) {
+			if (!c->err)
+				c->err = EIO;
+			break;
+		}
+	}
+	return c->err;
+}
+
+/* ---- statistics and configuration ----------------------------------- */
+
+struct cpu_stats {
+	int cpu;
+	uint64_t v[NSTATS];
+};
+
+struct dump_ctx {
+	struct cpu_stats *cpus;
+	int n;
+};
+
+static int parse_stats(struct nlattr **tb, uint64_t *v)
+{
+	struct nla_policy pol[NSTATS] = { { 0 } };
+	struct nlattr *sa[NSTATS];
+	int i;
+
+	for (i = STAT_FIRST; i < NSTATS; i++)
+		pol[i].type = NLA_U64;
+	if (!tb[ZCSEND_A_STATS] ||
+	    nla_parse_nested(sa, ZCSEND_A_STATS_MAX, tb[ZCSEND_A_STATS], pol))
+		return -1;
+	for (i = STAT_FIRST; i < NSTATS; i++) {
+		if (!sa[i])
+			return -1;	/* every counter, always */
+		v[i] = nla_get_u64(sa[i]);
+	}
+	return 0;
+}
+
+static int stats_reply(struct nlc *c, struct nlattr **tb)
+{
+	return parse_stats(tb, c->arg);
+}
+
+static int dump_reply(struct nlc *c, struct nlattr **tb)
+{
+	struct dump_ctx *d = c->arg;
+
+	if (d->n >= MAX_CPUS || !tb[ZCSEND_A_CPU])
+		return -1;
+	d->cpus[d->n].cpu = nla_get_u32(tb[ZCSEND_A_CPU]);
+	if (parse_stats(tb, d->cpus[d->n].v))
+		return -1;
+	d->n++;
+	return 0;
+}
+
+static int get_stats(struct nlc *c, uint64_t *v)
+{
+	memset(v, 0, NSTATS * sizeof(*v));
+	return nlc_xfer(c, nlc_msg(c, ZCSEND_CMD_STATS_GET, NLM_F_ACK),
+			stats_reply, v);
+}
+
+static int dump_stats(struct nlc *c, struct dump_ctx *d)
+{
+	d->n = 0;
+	return nlc_xfer(c, nlc_msg(c, ZCSEND_CMD_STATS_GET, NLM_F_DUMP),
+			dump_reply, d);
+}
+
+static int reset_stats(struct nlc *c)
+{
+	return nlc_xfer(c, nlc_msg(c, ZCSEND_CMD_STATS_RESET, NLM_F_ACK),
+			NULL, NULL);
+}
+
+static int config_reply(struct nlc *c, struct nlattr **tb)
+{
+	struct nla_policy pol[ZCSEND_A_CONFIG_MAX + 1] = {
+		[ZCSEND_A_CONFIG_BATCH_PAGES] = { .type = NLA_U32 },
+	};
+	struct nlattr *ca[ZCSEND_A_CONFIG_MAX + 1];
+
+	if (!tb[ZCSEND_A_CONFIG] ||
+	    nla_parse_nested(ca, ZCSEND_A_CONFIG_MAX, tb[ZCSEND_A_CONFIG], pol) ||
+	    !ca[ZCSEND_A_CONFIG_BATCH_PAGES])
+		return -1;
+	*(uint32_t *)c->arg = nla_get_u32(ca[ZCSEND_A_CONFIG_BATCH_PAGES]);
+	return 0;
+}
+
+static int get_batch_pages(struct nlc *c, uint32_t *pages)
+{
+	return nlc_xfer(c, nlc_msg(c, ZCSEND_CMD_CONFIG_GET, NLM_F_ACK),
+			config_reply, pages);
+}
+
+static int set_batch_pages(struct nlc *c, uint32_t pages)
+{
+	struct nl_msg *msg = nlc_msg(c, ZCSEND_CMD_CONFIG_SET, NLM_F_ACK);
+	struct nlattr *nest;
+
+	if (!msg)
+		return ENOMEM;
+	nest = nla_nest_start(msg, ZCSEND_A_CONFIG);
+	if (!nest || nla_put_u32(msg, ZCSEND_A_CONFIG_BATCH_PAGES, pages) ||
+	    nla_nest_end(msg, nest)) {
+		nlmsg_free(msg);
+		return ENOMEM;
+	}
+	return nlc_xfer(c, msg, NULL, NULL);
+}
+
+static int read_param(void)
+{
+	FILE *f = fopen(PARAM_PATH, "re");
+	int v = -1;
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+static int possible_cpus(void)
+{
+	FILE *f = fopen("/sys/devices/system/cpu/possible", "re");
+	int a, b, n = 0;
+	char sep;
+
+	if (!f)
+		return -1;
+	/* "0-3", "0", "0-3,8-11" */
+	while (fscanf(f, "%d", &a) == 1) {
+		b = a;
+		if (fscanf(f, "%c", &sep) == 1 && sep == '-') {
+			if (fscanf(f, "%d", &b) != 1)
+				break;
+			if (fscanf(f, "%c", &sep) != 1)
+				sep = '\n';
+		}
+		n += b - a + 1;
+		if (sep != ',')
+			break;
+	}
+	fclose(f);
+	return n;
+}
+
+/* ---- loopback TCP and the send ioctl -------------------------------- */
+
+struct sink {
+	pthread_t thread;
+	int fd;
+	uint64_t bytes;
+	uint64_t bad;		/* bytes that differ from the pattern */
+	bool check;
+};
+
+static unsigned char pattern(uint64_t off)
+{
+	return (unsigned char)(off * 7 + off / 4096);
+}
+
+static void *sink_main(void *arg)
+{
+	struct sink *s = arg;
+	unsigned char buf[65536];
+	ssize_t n, i;
+
+	while ((n = read(s->fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)) {
+		for (i = 0; s->check && i < n; i++)
+			if (buf[i] != pattern(s->bytes + i))
+				s->bad++;
+		if (n > 0)
+			s->bytes += n;
+	}
+	return NULL;
+}
+
+/* A connected loopback pair: *snd to send on, *rcv to read from. */
+static int tcp_pair(int *snd, int *rcv)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t alen = sizeof(a);
+	int l, s = -1, r = -1;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (l < 0)
+		return -1;
+	if (bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 1) ||
+	    getsockname(l, (struct sockaddr *)&a, &alen))
+		goto out;
+	s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)))
+		goto out;
+	r = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+out:
+	close(l);
+	if (r < 0) {
+		if (s >= 0)
+			close(s);
+		return -1;
+	}
+	*snd = s;
+	*rcv = r;
+	return 0;
+}
+
+/* A file of @len pattern bytes on tmpfs (/dev/shm), already unlinked. */
+static int tmpfs_file(uint64_t len)
+{
+	char path[] = "/dev/shm/zcsend-nl-XXXXXX";
+	unsigned char buf[4096];
+	uint64_t off, i;
+	int fd;
+
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	unlink(path);
+	for (off = 0; off < len; off += i) {
+		for (i = 0; i < sizeof(buf) && off + i < len; i++)
+			buf[i] = pattern(off + i);
+		if (write(fd, buf, i) != (ssize_t)i) {
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+/*
+ * Send [0, len) of @file on @sock with ZCSEND_IOC_SENDFILE until done.
+ * Return: bytes sent; *calls is the number of ioctl calls made.
+ */
+static uint64_t send_file(int dev, int file, int sock, uint64_t len,
+			  uint64_t *calls)
+{
+	uint64_t done = 0;
+
+	*calls = 0;
+	while (done < len) {
+		struct zcsend_file zf = {
+			.size = sizeof(zf),
+			.flags = ZCSEND_F_NOSIGNAL,
+			.file_fd = file,
+			.sock_fd = sock,
+			.offset = done,
+			.length = len - done,
+		};
+
+		(*calls)++;
+		if (ioctl(dev, ZCSEND_IOC_SENDFILE, &zf)) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (!zf.sent)
+			break;
+		done += zf.sent;
+	}
+	return done;
+}
+
+/* One complete transfer of @len bytes, checked at the receiver. */
+struct transfer {
+	uint64_t sent, calls, received, bad;
+	int err;
+};
+
+static void transfer(uint64_t len, struct transfer *t)
+{
+	struct sink s = { .check = true };
+	int dev, file, snd;
+
+	memset(t, 0, sizeof(*t));
+	t->err = -1;
+	dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	file = tmpfs_file(len);
+	if (dev < 0 || file < 0 || tcp_pair(&snd, &s.fd))
+		goto out;
+	if (pthread_create(&s.thread, NULL, sink_main, &s)) {
+		close(snd);
+		close(s.fd);
+		goto out;
+	}
+	t->sent = send_file(dev, file, snd, len, &t->calls);
+	close(snd);
+	pthread_join(s.thread, NULL);
+	close(s.fd);
+	t->received = s.bytes;
+	t->bad = s.bad;
+	t->err = 0;
+out:
+	if (file >= 0)
+		close(file);
+	if (dev >= 0)
+		close(dev);
+}
+
+/* ---- tests ------------------------------------------------------------ */
+
+FIXTURE(nl) {
+	struct nlc *c;
+	uint32_t batch_pages;	/* to restore */
+};
+
+FIXTURE_SETUP(nl)
+{
+	self->c = nlc_open();
+	ASSERT_NE(NULL, self->c) TH_LOG("libnl: family %s: %m", ZCSEND_GENL_NAME);
+	ASSERT_EQ(0, get_batch_pages(self->c, &self->batch_pages));
+}
+
+FIXTURE_TEARDOWN(nl)
+{
+	if (self->c) {
+		set_batch_pages(self->c, self->batch_pages);
+		nlc_free(self->c);
+	}
+}
+
+TEST_F(nl, stats_get_and_dump)
+{
+	static struct cpu_stats cpus[MAX_CPUS];
+	struct dump_ctx d = { .cpus = cpus };
+	uint64_t sum[NSTATS], v[NSTATS] = { 0 };
+	bool seen[MAX_CPUS] = { false };
+	int i, j, ncpus = possible_cpus();
+
+	ASSERT_EQ(0, get_stats(self->c, sum)) TH_LOG("%s", self->c->extack);
+	ASSERT_EQ(0, dump_stats(self->c, &d)) TH_LOG("%s", self->c->extack);
+	ASSERT_LT(0, ncpus);
+	EXPECT_EQ(ncpus, d.n) TH_LOG("one message per possible CPU");
+	for (i = 0; i < d.n; i++) {
+		ASSERT_LE(0, cpus[i].cpu);
+		ASSERT_GT(MAX_CPUS, cpus[i].cpu);
+		EXPECT_FALSE(seen[cpus[i].cpu]) TH_LOG("cpu %d twice", cpus[i].cpu);
+		seen[cpus[i].cpu] = true;
+		for (j = STAT_FIRST; j < NSTATS; j++)
+			v[j] += cpus[i].v[j];
+	}
+	/* Nothing else runs: the dump adds up to the sum. */
+	for (j = STAT_FIRST; j < NSTATS; j++)
+		EXPECT_EQ(sum[j], v[j]) TH_LOG("counter %d", j);
+}
+
+TEST_F(nl, reset_zeroes)
+{
+	static struct cpu_stats cpus[MAX_CPUS];
+	struct dump_ctx d = { .cpus = cpus };
+	struct zcsend_file zf = { .size = sizeof(zf), .file_fd = -1, .sock_fd = -1 };
+	uint64_t v[NSTATS];
+	int dev, i, j;
+
+	/* A refused call moves CALLS and ERR_INVAL. */
+	dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, dev);
+	EXPECT_EQ(-1, ioctl(dev, ZCSEND_IOC_SENDFILE, &zf));
+	close(dev);
+	ASSERT_EQ(0, get_stats(self->c, v));
+	EXPECT_LE(1, v[ZCSEND_A_STATS_CALLS]);
+
+	ASSERT_EQ(0, reset_stats(self->c)) TH_LOG("%s", self->c->extack);
+	ASSERT_EQ(0, get_stats(self->c, v));
+	for (j = STAT_FIRST; j < NSTATS; j++)
+		EXPECT_EQ(0, v[j]) TH_LOG("counter %d after reset", j);
+	ASSERT_EQ(0, dump_stats(self->c, &d));
+	for (i = 0; i < d.n; i++)
+		for (j = STAT_FIRST; j < NSTATS; j++)
+			EXPECT_EQ(0, cpus[i].v[j]) TH_LOG("cpu %d counter %d",
+							  cpus[i].cpu, j);
+}
+
+TEST_F(nl, config_round_trip)
+{
+	static const uint32_t values[] = {
+		ZCSEND_BATCH_PAGES_MIN, 17, ZCSEND_BATCH_PAGES_MAX,
+	};
+	uint32_t got;
+	size_t i;
+
+	for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		ASSERT_EQ(0, set_batch_pages(self->c, values[i]))
+			TH_LOG("set %u: %s", values[i], self->c->extack);
+		ASSERT_EQ(0, get_batch_pages(self->c, &got));
+		EXPECT_EQ(values[i], got);
+		/* The same tunable as the module parameter. */
+		EXPECT_EQ((int)values[i], read_param());
+	}
+}
+
+/* Bad requests: what is sent, and what the kernel must answer. */
+enum bad_kind {
+	BAD_RANGE_LOW, BAD_RANGE_HIGH, BAD_MISSING, BAD_EMPTY_NEST,
+	BAD_UNKNOWN_NESTED, BAD_UNKNOWN_TOP, BAD_WRONG_ATTR, BAD_LENGTH,
+	BAD_ATTR_ON_GET, BAD_RESERVED, BAD_CMD, BAD_DUMP,
+};
+
+FIXTURE_VARIANT(bad) {
+	enum bad_kind kind;
+	int cmd;
+	int err;
+	bool extack;	/* the kernel names the problem */
+};
+
+FIXTURE(bad) {
+	struct nlc *c;
+	uint32_t batch_pages;
+};
+
+FIXTURE_VARIANT_ADD(bad, range_low) {
+	.kind = BAD_RANGE_LOW, .cmd = ZCSEND_CMD_CONFIG_SET, .err = ERANGE, .extack = true,
+};
+FIXTURE_VARIANT_ADD(bad, range_high) {
+	.kind = BAD_RANGE_HIGH, .cmd = ZCSEND_CMD_CONFIG_SET, .err = ERANGE, .extack = true,
+};
+FIXTURE_VARIANT_ADD(bad, missing_config) {
+	.kind = BAD_MISSING, .cmd = ZCSEND_CMD_CONFIG_SET, .err = EINVAL, .extack = true,
+};
+FIXTURE_VARIANT_ADD(bad, empty_config) {
+	.kind = BAD_EMPTY_NEST, .cmd = ZCSEND_CMD_CONFIG_SET, .err = EINVAL, .extack = true,
+};
+FIXTURE_VARIANT_ADD(bad, unknown_nested_attr) {
+	.kind = BAD_UNKNOWN_NESTED, .cmd = ZCSEND_CMD_CONFIG_SET, .err = EINVAL, .extack = true,
+};
+FIXTURE_VARIANT_ADD(bad, unknown_top_attr) {
+	.kind = BAD_UNKNOWN_TOP, .cmd = ZCSEND_CMD_CONFIG_SET, .err = EINVAL, .extack = true,
+};
+FIXTURE_VARIANT_ADD(bad, attr_not_of_op) {
+	.kind = BAD_WRONG_ATTR, .cmd = ZCSEND_CMD_CONFIG_SET, .err = EINVAL, .extack = true,
+};
+FIXTURE_VARIANT_ADD(bad, wrong_length) {
+	.kind = BAD_LENGTH, .cmd = ZCSEND_CMD_CONFIG_SET, .err = EINVAL, .extack = true,
+};
+FIXTURE_VARIANT_ADD(bad, attr_on_stats_get) {
+	.kind = BAD_ATTR_ON_GET, .cmd = ZCSEND_CMD_STATS_GET, .err = EINVAL, .extack = true,
+};
+FIXTURE_VARIANT_ADD(bad, reserved_header) {
+	.kind = BAD_RESERVED, .cmd = ZCSEND_CMD_CONFIG_GET, .err = EINVAL, .extack = true,
+};
+/* The core answers unknown commands without a message, on 6.1 and 6.12. */
+FIXTURE_VARIANT_ADD(bad, unknown_cmd) {
+	.kind = BAD_CMD, .cmd = ZCSEND_CMD_MAX + 1, .err = EOPNOTSUPP,
+};
+FIXTURE_VARIANT_ADD(bad, unspec_cmd) {
+	.kind = BAD_CMD, .cmd = ZCSEND_CMD_UNSPEC, .err = EOPNOTSUPP,
+};
+FIXTURE_VARIANT_ADD(bad, dump_of_config_get) {
+	.kind = BAD_DUMP, .cmd = ZCSEND_CMD_CONFIG_GET, .err = EOPNOTSUPP,
+};
+
+FIXTURE_SETUP(bad)
+{
+	self->c = nlc_open();
+	ASSERT_NE(NULL, self->c);
+	ASSERT_EQ(0, get_batch_pages(self->c, &self->batch_pages));
+}
+
+FIXTURE_TEARDOWN(bad)
+{
+	nlc_free(self->c);
+}
+
+static int put_config(struct nl_msg *msg, int type, uint32_t val, bool u8)
+{
+	struct nlattr *nest = nla_nest_start(msg, ZCSEND_A_CONFIG);
+
+	if (!nest)
+		return -1;
+	if (type && (u8 ? nla_put_u8(msg, type, (uint8_t)val) :
+			  nla_put_u32(msg, type, val)))
+		return -1;
+	return nla_nest_end(msg, nest);
+}
+
+static int fill_bad(struct nl_msg *msg, enum bad_kind kind)
+{
+	struct genlmsghdr *g = nlmsg_data(nlmsg_hdr(msg));
+
+	switch (kind) {
+	case BAD_RANGE_LOW:
+		return put_config(msg, ZCSEND_A_CONFIG_BATCH_PAGES,
+				  ZCSEND_BATCH_PAGES_MIN - 1, false);
+	case BAD_RANGE_HIGH:
+		return put_config(msg, ZCSEND_A_CONFIG_BATCH_PAGES,
+				  ZCSEND_BATCH_PAGES_MAX + 1, false);
+	case BAD_EMPTY_NEST:
+		/* by hand: libnl's nla_nest_end() drops an empty nest */
+		return nla_put(msg, ZCSEND_A_CONFIG | NLA_F_NESTED, 0, NULL);
+	case BAD_UNKNOWN_NESTED:
+		return put_config(msg, ZCSEND_A_CONFIG_MAX + 1, 8, false);
+	case BAD_LENGTH:
+		return put_config(msg, ZCSEND_A_CONFIG_BATCH_PAGES, 8, true);
+	case BAD_UNKNOWN_TOP:
+		if (put_config(msg, ZCSEND_A_CONFIG_BATCH_PAGES, 8, false))
+			return -1;
+		return nla_put_u32(msg, ZCSEND_A_MAX + 1, 1);
+	case BAD_WRONG_ATTR:
+		if (put_config(msg, ZCSEND_A_CONFIG_BATCH_PAGES, 8, false))
+			return -1;
+		return nla_put_u32(msg, ZCSEND_A_CPU, 0);
+	case BAD_ATTR_ON_GET:
+		return nla_put_u32(msg, ZCSEND_A_CPU, 0);
+	case BAD_RESERVED:
+		g->reserved = 1;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+TEST_F(bad, refused)
+{
+	int flags = variant->kind == BAD_DUMP ? NLM_F_DUMP : NLM_F_ACK;
+	struct nl_msg *msg = nlc_msg(self->c, variant->cmd, flags);
+	uint32_t after;
+	int err;
+
+	ASSERT_NE(NULL, msg);
+	ASSERT_EQ(0, fill_bad(msg, variant->kind));
+	err = nlc_xfer(self->c, msg, NULL, NULL);
+	EXPECT_EQ(variant->err, err) TH_LOG("got %s, extack '%s'",
+					    strerror(err), self->c->extack);
+	if (variant->extack)
+		EXPECT_NE(0, self->c->extack[0]) TH_LOG("no extack message");
+	TH_LOG("%s: extack '%s'", strerror(err), self->c->extack);
+
+	ASSERT_EQ(0, get_batch_pages(self->c, &after));
+	EXPECT_EQ(self->batch_pages, after) TH_LOG("config changed anyway");
+}
+
+/* The tool passes the kernel's message on (needs userspace/zcsend built). */
+TEST(tool_prints_extack)
+{
+	const char *tool = "../userspace/zcsend";
+	char buf[512] = "";
+	size_t n;
+	FILE *p;
+
+	if (access(tool, X_OK))
+		SKIP(return, "%s not built", tool);
+	p = popen("../userspace/zcsend config set batch_pages 0 2>&1", "r");
+	ASSERT_NE(NULL, p);
+	n = fread(buf, 1, sizeof(buf) - 1, p);
+	buf[n] = '\0';
+	EXPECT_EQ(1, WEXITSTATUS(pclose(p)));
+	EXPECT_NE(NULL, strstr(buf, "integer out of range")) TH_LOG("%s", buf);
+}
+
+static void drop_to_nobody(struct __test_metadata *_metadata)
+{
+	ASSERT_EQ(0, setgroups(0, NULL));
+	ASSERT_EQ(0, setgid(NOBODY));
+	ASSERT_EQ(0, setuid(NOBODY));
+	ASSERT_EQ(NOBODY, geteuid());
+}
+
+/* Each test runs in its own process: dropping root here is local. */
+TEST(unprivileged_reads_only)
+{
+	uint64_t v[NSTATS];
+	uint32_t before, after;
+	struct nlc *root_c, *c;
+
+	root_c = nlc_open();
+	ASSERT_NE(NULL, root_c);
+	ASSERT_EQ(0, get_batch_pages(root_c, &before));
+
+	drop_to_nobody(_metadata);
+	c = nlc_open();
+	ASSERT_NE(NULL, c) TH_LOG("nobody cannot open the family: %m");
+	EXPECT_EQ(0, get_stats(c, v));
+	EXPECT_EQ(0, get_batch_pages(c, &after));
+	EXPECT_EQ(EPERM, reset_stats(c));
+	EXPECT_EQ(EPERM, set_batch_pages(c, before == 8 ? 9 : 8));
+	/* A socket root opened does not help a process that is not root. */
+	EXPECT_EQ(EPERM, reset_stats(root_c));
+	EXPECT_EQ(EPERM, set_batch_pages(root_c, before == 8 ? 9 : 8));
+	EXPECT_EQ(0, get_batch_pages(c, &after));
+	EXPECT_EQ(before, after);
+	nlc_free(c);
+	nlc_free(root_c);
+}
+
+/* N bytes through the ioctl move BYTES by N and CALLS by the calls made. */
+TEST_F(nl, counters_exact)
+{
+	const uint64_t len = (3 << 20) + 1234;	/* not a whole page */
+	uint64_t v0[NSTATS], v1[NSTATS];
+	struct transfer t;
+
+	ASSERT_EQ(0, get_stats(self->c, v0));
+	transfer(len, &t);
+	ASSERT_EQ(0, t.err);
+	ASSERT_EQ(0, get_stats(self->c, v1));
+
+	EXPECT_EQ(len, t.sent);
+	EXPECT_EQ(len, t.received);
+	EXPECT_EQ(0, t.bad);
+	EXPECT_EQ(len, v1[ZCSEND_A_STATS_BYTES] - v0[ZCSEND_A_STATS_BYTES]);
+	EXPECT_EQ(len, v1[ZCSEND_A_STATS_FILE_BYTES] -
+		       v0[ZCSEND_A_STATS_FILE_BYTES]);
+	EXPECT_EQ(0, v1[ZCSEND_A_STATS_INLINE_BYTES] -
+		     v0[ZCSEND_A_STATS_INLINE_BYTES]);
+	EXPECT_EQ(t.calls, v1[ZCSEND_A_STATS_CALLS] - v0[ZCSEND_A_STATS_CALLS]);
+	EXPECT_LE((len + 4095) / 4096,
+		  v1[ZCSEND_A_STATS_PAGES] - v0[ZCSEND_A_STATS_PAGES]);
+}
+
+/* batch_pages, set over netlink, is what the send path uses. */
+TEST_F(nl, config_changes_batches)
+{
+	const uint64_t len = 2 << 20;
+	uint64_t v0[NSTATS], v1[NSTATS], v2[NSTATS];
+	uint64_t small, large;
+	struct transfer t;
+
+	ASSERT_EQ(0, set_batch_pages(self->c, 1));
+	ASSERT_EQ(0, get_stats(self->c, v0));
+	transfer(len, &t);
+	ASSERT_EQ(0, t.err);
+	ASSERT_EQ(len, t.received);
+	ASSERT_EQ(0, get_stats(self->c, v1));
+
+	ASSERT_EQ(0, set_batch_pages(self->c, ZCSEND_BATCH_PAGES_MAX));
+	transfer(len, &t);
+	ASSERT_EQ(0, t.err);
+	ASSERT_EQ(len, t.received);
+	ASSERT_EQ(0, get_stats(self->c, v2));
+
+	small = v1[ZCSEND_A_STATS_BATCHES] - v0[ZCSEND_A_STATS_BATCHES];
+	large = v2[ZCSEND_A_STATS_BATCHES] - v1[ZCSEND_A_STATS_BATCHES];
+	TH_LOG("batches for %llu bytes: %llu at 1 page, %llu at %d pages",
+	       (unsigned long long)len, (unsigned long long)small,
+	       (unsigned long long)large, ZCSEND_BATCH_PAGES_MAX);
+	/* At most one page per batch... */
+	EXPECT_LE(len / 4096, small);
+	/* ...and many fewer batches when they may be large. */
+	EXPECT_GT(small / 4, large);
+}
+
+/* ---- readers during traffic ------------------------------------------- */
+
+#define READERS	4
+#define SENDERS	8
+#define RUN_MS	2000
+
+static volatile bool traffic_stop;
+
+struct reader {
+	pthread_t thread;
+	long reads, dumps, regressions, errors;
+	char why[128];
+};
+
+static bool went_back(const uint64_t *prev, const uint64_t *v, char *why,
+		      size_t len)
+{
+	int j;
+
+	for (j = STAT_FIRST; j < NSTATS; j++) {
+		if (v[j] < prev[j]) {
+			snprintf(why, len, "counter %d: %llu then %llu", j,
+				 (unsigned long long)prev[j],
+				 (unsigned long long)v[j]);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The per-CPU view must not go back either. */
+static void reader_dump(struct nlc *c, struct reader *r, struct dump_ctx *d,
+			struct cpu_stats *prev, int *nprev)
+{
+	int i;
+
+	if (dump_stats(c, d)) {
+		r->errors++;
+		return;
+	}
+	r->dumps++;
+	for (i = 0; i < d->n && i < *nprev; i++)
+		if (d->cpus[i].cpu == prev[i].cpu &&
+		    went_back(prev[i].v, d->cpus[i].v, r->why, sizeof(r->why)))
+			r->regressions++;
+	memcpy(prev, d->cpus, d->n * sizeof(*prev));
+	*nprev = d->n;
+}
+
+static void *reader_main(void *arg)
+{
+	struct cpu_stats *cpus = calloc(2 * MAX_CPUS, sizeof(*cpus));
+	struct dump_ctx d = { .cpus = cpus };
+	uint64_t prev[NSTATS] = { 0 }, v[NSTATS];
+	struct reader *r = arg;
+	struct nlc *c = nlc_open();
+	int nprev = 0;
+
+	if (!c || !cpus) {
+		r->errors++;
+		goto out;
+	}
+	while (!traffic_stop) {
+		if (get_stats(c, v)) {
+			r->errors++;
+			break;
+		}
+		if (r->reads++ && went_back(prev, v, r->why, sizeof(r->why)))
+			r->regressions++;
+		memcpy(prev, v, sizeof(v));
+		if (r->reads % 8 == 0)
+			reader_dump(c, r, &d, cpus + MAX_CPUS, &nprev);
+	}
+out:
+	nlc_free(c);
+	free(cpus);
+	return NULL;
+}
+
+struct sender {
+	pthread_t thread;
+	int dev, file, snd;
+	struct sink sink;
+	uint64_t bytes, calls;
+	int fail_errno;
+};
+
+static void *sender_main(void *arg)
+{
+	const uint64_t len = 256 << 10;
+	struct sender *s = arg;
+	uint64_t calls;
+
+	while (!traffic_stop) {
+		uint64_t n = send_file(s->dev, s->file, s->snd, len, &calls);
+
+		s->calls += calls;
+		s->bytes += n;
+		if (n < len) {
+			s->fail_errno = errno;
+			break;
+		}
+	}
+	close(s->snd);
+	return NULL;
+}
+
+static int sender_start(struct sender *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	s->file = tmpfs_file(256 << 10);
+	if (s->dev < 0 || s->file < 0 || tcp_pair(&s->snd, &s->sink.fd))
+		return -1;
+	if (pthread_create(&s->sink.thread, NULL, sink_main, &s->sink))
+		return -1;
+	return pthread_create(&s->thread, NULL, sender_main, s);
+}
+
+static void sender_stop(struct sender *s)
+{
+	pthread_join(s->thread, NULL);
+	pthread_join(s->sink.thread, NULL);
+	close(s->sink.fd);
+	close(s->file);
+	close(s->dev);
+}
+
+TEST_F(nl, readers_see_monotonic_counters)
+{
+	struct timespec run = { RUN_MS / 1000, (RUN_MS % 1000) * 1000000L };
+	struct sender senders[SENDERS];
+	struct reader readers[READERS];
+	uint64_t v0[NSTATS], v1[NSTATS], sent = 0, calls = 0;
+	int i;
+
+	memset(readers, 0, sizeof(readers));
+	ASSERT_EQ(0, get_stats(self->c, v0));
+	traffic_stop = false;
+	for (i = 0; i < SENDERS; i++)
+		ASSERT_EQ(0, sender_start(&senders[i]));
+	for (i = 0; i < READERS; i++)
+		ASSERT_EQ(0, pthread_create(&readers[i].thread, NULL,
+					    reader_main, &readers[i]));
+	nanosleep(&run, NULL);
+	traffic_stop = true;
+	for (i = 0; i < READERS; i++)
+		pthread_join(readers[i].thread, NULL);
+	for (i = 0; i < SENDERS; i++) {
+		sender_stop(&senders[i]);
+		EXPECT_EQ(0, senders[i].fail_errno)
+			TH_LOG("sender %d: %s", i, strerror(senders[i].fail_errno));
+		EXPECT_EQ(senders[i].bytes, senders[i].sink.bytes);
+		sent += senders[i].bytes;
+		calls += senders[i].calls;
+	}
+	ASSERT_EQ(0, get_stats(self->c, v1));
+
+	for (i = 0; i < READERS; i++) {
+		TH_LOG("reader %d: %ld reads, %ld dumps", i, readers[i].reads,
+		       readers[i].dumps);
+		EXPECT_EQ(0, readers[i].errors);
+		EXPECT_EQ(0, readers[i].regressions) TH_LOG("%s", readers[i].why);
+		EXPECT_LT(1, readers[i].reads);
+	}
+	EXPECT_LT(0, sent);
+	EXPECT_EQ(sent, v1[ZCSEND_A_STATS_BYTES] - v0[ZCSEND_A_STATS_BYTES]);
+	EXPECT_EQ(calls, v1[ZCSEND_A_STATS_CALLS] - v0[ZCSEND_A_STATS_CALLS]);
+}
+
+/* ---- unload ------------------------------------------------------------- */
+
+static int load_module(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -1;
+	ret = syscall(SYS_finit_module, fd, "", 0);
+	close(fd);
+	return ret;
+}
+
+/*
+ * Whether the family is registered, from a dump of all families: asking for
+ * it by name would make the kernel try to autoload the module (through
+ * MODULE_ALIAS_GENL_FAMILY), which succeeds where it is installed.
+ */
+static int family_listed(void)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+	struct nl_cache *cache = NULL;
+	struct genl_family *fam;
+	int ret = -1;
+
+	if (!sk || genl_connect(sk) || genl_ctrl_alloc_cache(sk, &cache))
+		goto out;
+	fam = genl_ctrl_search_by_name(cache, ZCSEND_GENL_NAME);
+	ret = fam != NULL;
+	if (fam)
+		genl_family_put(fam);
+out:
+	nl_cache_free(cache);
+	nl_socket_free(sk);
+	return ret;
+}
+
+/* Declared last, so that it runs after every other test. */
+FIXTURE(zz_unload) {
+	const char *ko;
+};
+
+FIXTURE_SETUP(zz_unload)
+{
+	self->ko = getenv("ZCSEND_KO");
+}
+
+FIXTURE_TEARDOWN(zz_unload)
+{
+}
+
+/*
+ * A socket that used the family does not hold the module. A dump that was
+ * started and not read to its end does (the netlink core pins the module
+ * of a running dump): unloading waits until that socket is closed.
+ */
+TEST_F(zz_unload, with_sockets_open)
+{
+	static struct cpu_stats cpus[MAX_CPUS];
+	struct dump_ctx d = { .cpus = cpus };
+	struct nlc *used, *dumping, *again;
+	uint64_t v[NSTATS];
+	struct nl_msg *msg;
+
+	if (!self->ko)
+		SKIP(return, "ZCSEND_KO not set: cannot load the module again");
+
+	used = nlc_open();
+	dumping = nlc_open();
+	ASSERT_NE(NULL, used);
+	ASSERT_NE(NULL, dumping);
+	ASSERT_EQ(0, get_stats(used, v));
+	ASSERT_EQ(0, dump_stats(used, &d));
+	msg = nlc_msg(dumping, ZCSEND_CMD_STATS_GET, NLM_F_DUMP);
+	ASSERT_NE(NULL, msg);
+	ASSERT_LT(0, nl_send_auto(dumping->sk, msg));
+	nlmsg_free(msg);
+
+	EXPECT_EQ(-1, syscall(SYS_delete_module, "zcsend", O_NONBLOCK));
+	EXPECT_EQ(EWOULDBLOCK, errno) TH_LOG("with a dump running: %m");
+	nlc_free(dumping);
+
+	ASSERT_EQ(0, syscall(SYS_delete_module, "zcsend", O_NONBLOCK))
+		TH_LOG("delete_module: %m");
+	EXPECT_EQ(-1, access("/sys/module/zcsend", F_OK));
+	EXPECT_EQ(0, family_listed());
+	/* The old socket gets an error for the stale family id, no crash. */
+	EXPECT_EQ(ENOENT, get_stats(used, v));
+	nlc_free(used);
+
+	ASSERT_EQ(0, load_module(self->ko)) TH_LOG("finit_module %s: %m", self->ko);
+	EXPECT_EQ(1, family_listed());
+	again = nlc_open();
+	ASSERT_NE(NULL, again);
+	EXPECT_EQ(0, get_stats(again, v));
+	nlc_free(again);
+}
+
+ZCSEND_TEST_MAIN
