@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * zcsend bench: CPU-copied payload bytes, measured in the kernel.
+ *
+ * How: kprobe events (tracefs kprobe_events) with hist triggers that sum a
+ * byte count per process. Each run arms the triggers, sends, then reads the
+ * hist files and removes the triggers. Sums are over all processes during
+ * the run (copies done in softirq context are charged to whatever task was
+ * running, so filtering on the sender's pid would miss some); during a run
+ * only the sender and the receiver are busy, and the receiver's own copy
+ * (skb_copy_datagram_iter, into its buffer) is not probed.
+ *
+ *   tcp_sendmsg_locked  return value > 0: bytes a sendmsg queued, whatever
+ *                       the path (copy, MSG_ZEROCOPY, or 6.5+'s
+ *                       MSG_SPLICE_PAGES for sendfile/splice/zcsend).
+ *   skb_splice_from_iter (6.5+) return value > 0: of those, bytes attached
+ *                       by page reference (no copy).
+ *   skb_zerocopy_iter_stream return value > 0: of those, bytes pinned from
+ *                       user memory (MSG_ZEROCOPY, io_uring SEND_ZC).
+ *   do_tcp_sendpages    (6.1) return value > 0: bytes given to TCP by page
+ *                       reference through sendpage; not part of
+ *                       tcp_sendmsg_locked on 6.1.
+ *   skb_copy_bits       len: bytes copied out of skbs, which on a route
+ *                       without scatter-gather is the software-GSO copy in
+ *                       skb_segment (DESIGN.md section 3).
+ *   vfs_read            return value > 0: bytes read(2) copied from the page
+ *                       cache to user memory.
+ *
+ * Send-path copy = tcp_sendmsg_locked - skb_splice_from_iter -
+ * skb_zerocopy_iter_stream. The copy functions themselves (_copy_from_iter,
+ * copy_page_to_iter) cannot be probed on these kernels.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+#define GROUP "zcsend_bench"
+
+static const struct probe_def {
+	const char *name;
+	const char *def;	/* after "p:GROUP/name " or "r:GROUP/name " */
+	char kind;
+	const char *field;
+	const char *filter;
+	const char *desc;
+} probes[P_COUNT] = {
+	[P_TCP_SENDMSG] = { "tsml", "tcp_sendmsg_locked ret=$retval:s64", 'r',
+		"ret", "ret > 0", "tcp_sendmsg_locked return (bytes into TCP by sendmsg)" },
+	[P_SPLICE_FROM_ITER] = { "ssfi", "skb_splice_from_iter ret=$retval:s64", 'r',
+		"ret", "ret > 0", "skb_splice_from_iter return (by reference, 6.5+)" },
+	[P_DO_TCP_SENDPAGES] = { "dtsp", "do_tcp_sendpages ret=$retval:s64", 'r',
+		"ret", "ret > 0", "do_tcp_sendpages return (by reference, 6.1)" },
+	[P_ZEROCOPY_ITER] = { "zis", "skb_zerocopy_iter_stream ret=$retval:s64", 'r',
+		"ret", "ret > 0", "skb_zerocopy_iter_stream return (user pages pinned)" },
+	[P_SKB_COPY_BITS] = { "scb", "skb_copy_bits len=%cx:s32", 'p',
+		"len", "len > 0", "skb_copy_bits len (segmentation copy)" },
+	[P_VFS_READ] = { "vfsr", "vfs_read ret=$retval:s64", 'r',
+		"ret", "ret > 0", "vfs_read return (page cache -> user)" },
+};
+
+static const char *tracedir;
+static int probe_ok[P_COUNT];
+static int armed[P_COUNT];
+
+int trace_probe_ok(enum probe_id p)
+{
+	return probe_ok[p];
+}
+
+const char *trace_probe_desc(enum probe_id p)
+{
+	return probes[p].desc;
+}
+
+static int write_str(const char *rel, const char *s, int append)
+{
+	char path[256];
+	size_t len = strlen(s);
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", tracedir, rel);
+	fd = open(path, O_WRONLY | O_CLOEXEC | (append ? O_APPEND : O_TRUNC));
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, len);
+	if (n < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	if (close(fd))
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+static void trigger_str(char *buf, size_t len, enum probe_id p, int remove)
+{
+	snprintf(buf, len, "%shist:keys=common_pid.execname:vals=hitcount,%s:size=256 if %s",
+		 remove ? "!" : "", probes[p].field, probes[p].filter);
+}
+
+static void remove_probe(enum probe_id p)
+{
+	char line[128];
+
+	snprintf(line, sizeof(line), "-:%s/%s", GROUP, probes[p].name);
+	write_str("kprobe_events", line, 1);
+}
+
+int trace_init(const char **why)
+{
+	static const char *const dirs[] = {
+		"/sys/kernel/tracing", "/sys/kernel/debug/tracing",
+	};
+	char path[256];
+	size_t i;
+	int p;
+
+	tracedir = NULL;
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(path, sizeof(path), "%s/kprobe_events", dirs[i]);
+		if (access(path, F_OK) == 0) {
+			tracedir = dirs[i];
+			break;
+		}
+	}
+	if (!tracedir) {
+		*why = "not measured: tracefs with kprobe_events is not mounted at /sys/kernel/tracing";
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/kprobe_events", tracedir);
+	if (access(path, W_OK) != 0) {
+		*why = "not measured: kprobe_events not writable (needs root)";
+		tracedir = NULL;
+		return -1;
+	}
+	for (p = 0; p < P_COUNT; p++) {
+		char line[256];
+
+		remove_probe(p);	/* a leftover of a killed run */
+		snprintf(line, sizeof(line), "%c:%s/%s %s", probes[p].kind, GROUP,
+			 probes[p].name, probes[p].def);
+		probe_ok[p] = write_str("kprobe_events", line, 1) == 0;
+	}
+	if (!probe_ok[P_TCP_SENDMSG]) {
+		*why = "not measured: the kernel refused a kprobe on tcp_sendmsg_locked";
+		trace_cleanup();
+		return -1;
+	}
+	*why = NULL;
+	return 0;
+}
+
+int trace_start(void)
+{
+	int p;
+
+	if (!tracedir)
+		return -1;
+	for (p = 0; p < P_COUNT; p++) {
+		char rel[128], trig[192];
+
+		if (!probe_ok[p])
+			continue;
+		snprintf(rel, sizeof(rel), "events/%s/%s/trigger", GROUP, probes[p].name);
+		trigger_str(trig, sizeof(trig), p, 0);
+		if (write_str(rel, trig, 1))
+			return -1;
+		armed[p] = 1;
+	}
+	return 0;
+}
+
+/* Sum "FIELD: N" and "hitcount: N" over every entry of a hist file. */
+static int read_hist(enum probe_id p, int64_t *sum, uint64_t *hits)
+{
+	char path[256], line[512], key[40];
+	FILE *f;
+
+	*sum = 0;
+	*hits = 0;
+	snprintf(path, sizeof(path), "%s/events/%s/%s/hist", tracedir, GROUP,
+		 probes[p].name);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	snprintf(key, sizeof(key), " %s:", probes[p].field);
+	while (fgets(line, sizeof(line), f)) {
+		const char *h, *v;
+
+		if (line[0] != '{')
+			continue;
+		h = strstr(line, "hitcount:");
+		v = strstr(line, key);
+		if (h)
+			*hits += strtoull(h + 9, NULL, 10);
+		if (v)
+			/* hist sums are u64; the filter kept them positive */
+			*sum += (int64_t)strtoull(v + strlen(key), NULL, 10);
+	}
+	fclose(f);
+	return 0;
+}
+
+int trace_stop(struct trace_sample *s)
+{
+	int i, p, err = 0;
+
+	memset(s, 0, sizeof(*s));
+	/* vfs_read first: reading the other hist files goes through it. */
+	for (i = 0; i < P_COUNT; i++) {
+		char rel[128], trig[192];
+
+		p = i == 0 ? P_VFS_READ : i - (i <= P_VFS_READ);
+		if (!armed[p])
+			continue;
+		if (read_hist(p, &s->sum[p], &s->hits[p]))
+			err = -1;
+		snprintf(rel, sizeof(rel), "events/%s/%s/trigger", GROUP, probes[p].name);
+		trigger_str(trig, sizeof(trig), p, 1);
+		if (write_str(rel, trig, 1))
+			err = -1;
+		armed[p] = 0;
+	}
+	return err;
+}
+
+void trace_cleanup(void)
+{
+	struct trace_sample s;
+	int p;
+
+	if (!tracedir)
+		return;
+	trace_stop(&s);
+	for (p = 0; p < P_COUNT; p++) {
+		if (probe_ok[p])
+			remove_probe(p);
+		probe_ok[p] = 0;
+	}
+	tracedir = NULL;
+}
+
+void copies_from_sample(const struct trace_sample *s, struct copies *c)
+{
+	int64_t send = s->sum[P_TCP_SENDMSG] - s->sum[P_SPLICE_FROM_ITER] -
+		       s->sum[P_ZEROCOPY_ITER];
+
+	c->measured = 1;
+	c->send = send > 0 ? (double)send : 0;
+	c->by_ref = (double)(s->sum[P_SPLICE_FROM_ITER] + s->sum[P_ZEROCOPY_ITER] +
+			     s->sum[P_DO_TCP_SENDPAGES]);
+	c->segment = (double)s->sum[P_SKB_COPY_BITS];
+	c->file_read = (double)s->sum[P_VFS_READ];
+}

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * zcsend bench: statistics, units and parsing. No I/O here, so the host
+ * tests (userspace/tests/bench.sh) can build this file on its own.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+struct spread spread_of(const double *v, size_t n)
+{
+	struct spread s = { 0, 0, 0 };
+	double small[64];
+	double *tmp = small;
+	size_t i;
+
+	if (n == 0)
+		return s;
+	if (n > sizeof(small) / sizeof(small[0])) {
+		tmp = malloc(n * sizeof(*tmp));
+		if (!tmp) {
+			/* No memory: min/max still exact, median = mean. */
+			double sum = 0;
+
+			s.min = s.max = v[0];
+			for (i = 0; i < n; i++) {
+				sum += v[i];
+				if (v[i] < s.min)
+					s.min = v[i];
+				if (v[i] > s.max)
+					s.max = v[i];
+			}
+			s.median = sum / (double)n;
+			return s;
+		}
+	}
+	memcpy(tmp, v, n * sizeof(*tmp));
+	qsort(tmp, n, sizeof(*tmp), cmp_double);
+	s.min = tmp[0];
+	s.max = tmp[n - 1];
+	if (n % 2)
+		s.median = tmp[n / 2];
+	else
+		s.median = (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
+	if (tmp != small)
+		free(tmp);
+	return s;
+}
+
+int parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	uint64_t mult = 1;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k': case 'K':
+		mult = 1ULL << 10;
+		end++;
+		break;
+	case 'm': case 'M':
+		mult = 1ULL << 20;
+		end++;
+		break;
+	case 'g': case 'G':
+		mult = 1ULL << 30;
+		end++;
+		break;
+	default:
+		return -1;
+	}
+	if (mult > 1 && strcmp(end, "iB") == 0)
+		end += 2;
+	else if (mult > 1 && (strcmp(end, "B") == 0 || strcmp(end, "b") == 0))
+		end++;
+	if (*end)
+		return -1;
+	if (v == 0 || v > UINT64_MAX / mult)
+		return -1;
+	*out = v * mult;
+	return 0;
+}
+
+int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v == 0 || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* value scaled down by step while it is at least step, with unit names. */
+static const char *fmt_scaled(char *buf, size_t len, double v, double step,
+			      const char *const *units, size_t nunits)
+{
+	size_t u = 0;
+	double a = v < 0 ? -v : v;
+
+	while (a >= step && u + 1 < nunits) {
+		v /= step;
+		a /= step;
+		u++;
+	}
+	if (u == 0 && a == (double)(long long)a)
+		snprintf(buf, len, "%lld %s", (long long)v, units[u]);
+	else if (a >= 100)
+		snprintf(buf, len, "%.0f %s", v, units[u]);
+	else if (a >= 10)
+		snprintf(buf, len, "%.1f %s", v, units[u]);
+	else
+		snprintf(buf, len, "%.2f %s", v, units[u]);
+	return buf;
+}
+
+const char *fmt_bytes(char *buf, size_t len, double bytes)
+{
+	static const char *const u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+
+	return fmt_scaled(buf, len, bytes, 1024, u, 5);
+}
+
+const char *fmt_rate(char *buf, size_t len, double bytes_per_s)
+{
+	static const char *const u[] = { "B/s", "kB/s", "MB/s", "GB/s", "TB/s" };
+
+	return fmt_scaled(buf, len, bytes_per_s, 1000, u, 5);
+}
+
+const char *fmt_secs(char *buf, size_t len, double secs)
+{
+	double a = secs < 0 ? -secs : secs;
+
+	if (a >= 1)
+		snprintf(buf, len, "%.2f s", secs);
+	else if (a >= 1e-3)
+		snprintf(buf, len, "%.1f ms", secs * 1e3);
+	else
+		snprintf(buf, len, "%.0f us", secs * 1e6);
+	return buf;
+}
+
+int for_each_item(const char *list, int (*fn)(const char *item, void *arg),
+		  void *arg)
+{
+	char item[64];
+	const char *p = list;
+
+	if (!list || !*list)
+		return -1;
+	for (;;) {
+		size_t n = strcspn(p, ",");
+		int err;
+
+		if (n == 0 || n >= sizeof(item))
+			return -1;
+		memcpy(item, p, n);
+		item[n] = '\0';
+		err = fn(item, arg);
+		if (err)
+			return err;
+		if (!p[n])
+			return 0;
+		p += n + 1;
+	}
+}
