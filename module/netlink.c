@@ -225,6 +225,11 @@ static const struct genl_ops zcsend_genl_ops[] = {
 	},
 };
 
+/*
+ * Readable from every network namespace; GENL_ADMIN_PERM asks for
+ * CAP_NET_ADMIN in the initial user namespace, as the counters and the
+ * tunables are global.
+ */
 static struct genl_family zcsend_genl_family __ro_after_init = {
 	.name		= ZCSEND_GENL_NAME,
 	.version	= ZCSEND_GENL_VERSION,

@@ -196,9 +196,21 @@ struct zcsend_vec {
  *   ZCSEND_CMD_STATS_RESET	zero all counters. Needs CAP_NET_ADMIN.
  *   ZCSEND_CMD_CONFIG_GET	reply with ZCSEND_A_CONFIG. Anyone may read.
  *   ZCSEND_CMD_CONFIG_SET	ZCSEND_A_CONFIG with the tunables to change;
- *				absent ones are left alone. Needs CAP_NET_ADMIN.
+ *				absent ones are left alone, but at least one
+ *				must be given. Needs CAP_NET_ADMIN.
  *				Same effect as writing the module parameter of
  *				the same name.
+ *
+ * Every command is validated strictly. Errors, with an extended ack
+ * (NETLINK_EXT_ACK) that names the problem where the kernel gives one:
+ *   EPERM	reset or set without CAP_NET_ADMIN (in the initial user
+ *		namespace: the counters and tunables are global)
+ *   ERANGE	a tunable out of its range (the ack carries the range)
+ *   EINVAL	a missing or empty ZCSEND_A_CONFIG, an unknown attribute or
+ *		one the command does not take, a wrong attribute length, a
+ *		non-zero reserved field in the genetlink header
+ *   EOPNOTSUPP	an unknown command, or a dump of a command without one
+ *		(no ack message: the netlink core answers these)
  */
 #define ZCSEND_GENL_NAME	"zcsend"
 #define ZCSEND_GENL_VERSION	1
