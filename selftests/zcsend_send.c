@@ -18,6 +18,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -382,6 +383,21 @@ TEST_F(refuse, file_is_proc)
 	close(f);
 }
 
+#ifndef __NR_memfd_secret
+#define __NR_memfd_secret 447
+#endif
+
+TEST_F(refuse, file_secretmem)
+{
+	int f = syscall(__NR_memfd_secret, O_CLOEXEC);
+
+	if (f < 0)
+		SKIP(return, "memfd_secret: %s", strerror(errno));
+	ASSERT_EQ(0, ftruncate(f, 8192));
+	EXPECT_EQ(EINVAL, sendfile_errno(self->dev, f, self->cli, 0, 1, 0));
+	close(f);
+}
+
 TEST_F(refuse, file_o_path)
 {
 	char path[64];
@@ -666,6 +682,102 @@ TEST(nonblock_full_buffer)
 	close(cli);
 	close(srv);
 
+	close(dev);
+	close(ffd);
+	free(buf);
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * A blocking send into a full buffer: a signal ends the call with the
+ * bytes queued so far, or with EINTR when none were (no SA_RESTART).
+ */
+TEST(signal_interrupts)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	size_t flen = 32 * MIB;
+	unsigned char *buf = malloc(flen);
+	uint64_t off = 0;
+	int dev, ffd, cli, srv, err = 0, i;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
+	fill_pattern(buf, flen, 8);
+	ffd = make_file(buf, flen);
+	ASSERT_LE(0, ffd);
+	dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, dev);
+	ASSERT_EQ(0, tcp_pair(AF_INET, &cli, &srv, 65536));
+
+	for (i = 0; i < 10; i++) {
+		struct zcsend_file r;
+
+		ualarm(200000, 0);
+		err = zc_sendfile(dev, ffd, cli, off, flen - off,
+				  ZCSEND_F_NOSIGNAL, &r);
+		if (err)
+			break;
+		ASSERT_LT(0, r.sent);
+		off = r.offset;
+	}
+	EXPECT_EQ(-EINTR, err);
+	EXPECT_LT(0, off);
+
+	close(cli);
+	close(srv);
+	close(dev);
+	close(ffd);
+	free(buf);
+}
+
+/*
+ * The file shrinks while it is being sent: the call ends early at the new
+ * end of file (or sends what it had gathered), never fails or crashes.
+ */
+TEST(truncate_during_send)
+{
+	size_t flen = 64 * MIB;
+	unsigned char *buf = malloc(flen);
+	uint64_t off = 0, total = 0;
+	int dev, ffd, cli, srv;
+	pid_t rx, tr;
+
+	ASSERT_NE(NULL, buf);
+	fill_pattern(buf, flen, 9);
+	ffd = make_file(buf, flen);
+	ASSERT_LE(0, ffd);
+	dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, dev);
+	ASSERT_EQ(0, tcp_pair(AF_INET, &cli, &srv, 0));
+	rx = start_receiver(srv, buf, flen);	/* bytes may differ: ignored */
+	close(srv);
+
+	tr = fork();
+	ASSERT_LE(0, tr);
+	if (!tr) {
+		usleep(20000);
+		_exit(ftruncate(ffd, 3 * MIB + 5) ? 1 : 0);
+	}
+	for (;;) {
+		struct zcsend_file r;
+
+		ASSERT_EQ(0, zc_sendfile(dev, ffd, cli, off, flen - off,
+					 ZCSEND_F_NOSIGNAL, &r));
+		if (!r.sent)
+			break;
+		total += r.sent;
+		off = r.offset;
+	}
+	EXPECT_EQ(0, receiver_status(tr));
+	TH_LOG("%llu bytes sent of %zu", (unsigned long long)total, flen);
+	EXPECT_GE(flen, total);
+	shutdown(cli, SHUT_WR);
+	receiver_status(rx);
+	close(cli);
 	close(dev);
 	close(ffd);
 	free(buf);
