@@ -1,0 +1,190 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Integrity of ZCSEND_IOC_SENDFILE on real filesystems, through a peer that
+# zcsend did not write: `zcsend send` sends a file range to socat, which
+# writes what it receives into a file; cmp compares it with the range.
+#
+# Filesystems: tmpfs, tmpfs with huge=always (large folios), ext4 and XFS
+# (large folios since 5.18) on loop devices over sparse images made here.
+# Sizes 0, 1, 4095, 4096, 4097, 65535, 65537, 1 MiB + 1 and 256 MiB, at
+# unaligned offsets, some ranges running past end of file (sent up to EOF),
+# with a warm page cache and a cold one (after drop_caches).
+#
+# Needs root and the module loaded (exit 4 otherwise); prints TAP.
+# ZCSEND_FS_BIG=0 leaves out the 256 MiB cases.
+set -uo pipefail
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+TOOL=$TOP/userspace/zcsend
+KSFT_SKIP=4
+WORK=
+MNT=
+LOOPDEV=
+RECV_PID=
+
+SIZES=(0 1 4095 4096 4097 65535 65537 1048577)
+[ "${ZCSEND_FS_BIG:-1}" = 1 ] && SIZES+=(268435456)
+OFFSETS=(1 511 4097 77777 12345)
+
+skip_all() {
+	echo "1..0 # SKIP $*"
+	exit $KSFT_SKIP
+}
+
+[ "$(id -u)" = 0 ] || skip_all "needs root"
+[ -e /sys/module/zcsend ] || skip_all "zcsend module not loaded"
+[ -x "$TOOL" ] || skip_all "$TOOL not built"
+for c in socat losetup mkfs.ext4 mkfs.xfs cmp ss; do
+	command -v "$c" > /dev/null || skip_all "$c missing"
+done
+
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+not_ok() { n=$((n + 1)); echo "not ok $n - $*"; failed=1; }
+
+cleanup() {
+	[ -n "$RECV_PID" ] && kill "$RECV_PID" 2> /dev/null
+	if [ -n "$MNT" ] && mountpoint -q "$MNT"; then
+		umount "$MNT"
+	fi
+	[ -n "$LOOPDEV" ] && losetup -d "$LOOPDEV" 2> /dev/null
+	[ -n "$WORK" ] && rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+WORK=$(mktemp -d /tmp/zcsend-fs.XXXXXX)
+MNT=$WORK/mnt
+mkdir -p "$MNT"
+
+# A free TCP port on the loopback, from the kernel's ephemeral range.
+free_port() {
+	local p
+
+	for p in $(shuf -i 20000-60000 -n 50); do
+		ss -Hltn "sport = :$p" | grep -q . || { echo "$p"; return 0; }
+	done
+	return 1
+}
+
+# Wait for a listener instead of sleeping a fixed time: poll, bounded.
+wait_port() {
+	local port=$1 i
+
+	for i in $(seq 1 200); do
+		ss -Hltn "sport = :$port" | grep -q . && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# send_case NAME FILE OFFSET LENGTH EXPECTED_BYTES
+send_case() {
+	local name=$1 file=$2 off=$3 len=$4 want=$5 port out st got
+
+	out=$WORK/received
+	port=$(free_port) || { not_ok "$name: no free port"; return; }
+	socat -u "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr" "CREATE:$out" &
+	RECV_PID=$!
+	if ! wait_port "$port"; then
+		not_ok "$name: receiver did not listen"
+		return
+	fi
+	"$TOOL" send "$file" "127.0.0.1:$port" --offset "$off" --length "$len" \
+		> "$WORK/send.log" 2>&1
+	st=$?
+	wait "$RECV_PID"
+	RECV_PID=
+	got=$(stat -c %s "$out" 2> /dev/null || echo missing)
+	if [ $st != 0 ]; then
+		not_ok "$name: zcsend send exited $st: $(tr '\n' ' ' < "$WORK/send.log")"
+	elif [ "$got" != "$want" ]; then
+		not_ok "$name: received $got bytes, want $want"
+	elif ! cmp -s <(tail -c "+$((off + 1))" "$file" | head -c "$want") "$out"; then
+		not_ok "$name: received bytes differ from the file"
+	else
+		ok "$name"
+	fi
+	rm -f "$out"
+}
+
+drop_caches() {
+	sync
+	echo 3 > /proc/sys/vm/drop_caches
+}
+
+# run_fs NAME: the whole size table on what is mounted at $MNT.
+run_fs() {
+	local fs=$1 i=0 size off len want file cache
+
+	for size in "${SIZES[@]}"; do
+		off=${OFFSETS[$((i % ${#OFFSETS[@]}))]}
+		file=$MNT/f$size
+		head -c "$((off + size))" /dev/urandom > "$file"
+		# Every other case asks for more than the file holds: the
+		# send stops at end of file.
+		len=$size
+		[ $((i % 2)) = 1 ] && len=$((size + 4096 * 3 + 5))
+		want=$size
+		for cache in warm cold; do
+			[ "$cache" = cold ] && drop_caches
+			send_case "$fs: $size bytes at offset $off, length $len, $cache cache" \
+				"$file" "$off" "$len" "$want"
+		done
+		rm -f "$file"
+		i=$((i + 1))
+	done
+}
+
+mount_image() {
+	local mkfs=$1 img=$WORK/disk.img
+
+	truncate -s 768M "$img"
+	$mkfs "$img" > /dev/null 2>&1 || return 1
+	LOOPDEV=$(losetup --find --show "$img") || return 1
+	mount "$LOOPDEV" "$MNT"
+}
+
+unmount_all() {
+	umount "$MNT"
+	if [ -n "$LOOPDEV" ]; then
+		losetup -d "$LOOPDEV"
+		LOOPDEV=
+	fi
+	rm -f "$WORK/disk.img"
+}
+
+echo "TAP version 13"
+modprobe loop 2> /dev/null
+
+if mount -t tmpfs -o size=1G tmpfs "$MNT"; then
+	run_fs tmpfs
+	unmount_all
+else
+	not_ok "mount tmpfs"
+fi
+
+if mount -t tmpfs -o size=1G,huge=always tmpfs "$MNT"; then
+	run_fs "tmpfs huge=always"
+	unmount_all
+else
+	not_ok "mount tmpfs huge=always"
+fi
+
+if mount_image "mkfs.ext4 -q -F"; then
+	run_fs ext4
+	unmount_all
+else
+	not_ok "ext4 image on a loop device"
+fi
+
+if mount_image "mkfs.xfs -q -f"; then
+	run_fs xfs
+	unmount_all
+else
+	not_ok "XFS image on a loop device"
+fi
+
+echo "1..$n"
+exit $failed
