@@ -529,7 +529,7 @@ out:
 enum metric {
 	X_RATE, X_REQS, X_CPU_GIB, X_USR_GIB, X_SYS_GIB, X_SYSCALLS, X_VCS, X_IVCS,
 	X_COPY_FILE, X_COPY_SEND, X_COPY_SEG, X_COPY_ZC, X_COPY_TOTAL, X_BYREF,
-	X_COUNT
+	X_COLLAPSE, X_COUNT
 };
 
 static double metric_of(const struct case_res *cs, const struct run_rec *r, enum metric x)
@@ -554,6 +554,7 @@ static double metric_of(const struct case_res *cs, const struct run_rec *r, enum
 		return (r->cp.file_read + r->cp.send + r->cp.segment +
 			(double)r->zc_copied) / b;
 	case X_BYREF: return r->cp.by_ref / b;
+	case X_COLLAPSE: return (double)r->ts.hits[P_TCP_COLLAPSE];
 	default: return 0;
 	}
 }
@@ -678,12 +679,12 @@ static void print_case(const struct opts *o, const struct case_res *cs, FILE *ou
 		fputc('\n', out);
 	}
 
-	fprintf(out, "\n%-14s %-32s %6s %6s %6s %6s %7s %6s | %-7s %-16s\n", "CPU copies/B",
+	fprintf(out, "\n%-14s %-32s %6s %6s %6s %6s %7s %6s | %-7s %-17s %s\n", "CPU copies/B",
 		"total [min..max]", "read", "send", "segm", "zc-cp", "by-ref", "calls", "article",
-		"mode sw: meas/art");
+		"mode sw: meas/art", "rx-coll");
 	for (i = 0; i < cs->nm; i++) {
 		const struct method_res *m = &cs->m[i];
-		struct spread tot, fr, se, sg, zc, br, sc;
+		struct spread tot, fr, se, sg, zc, br, sc, co;
 		int nok, sw, cp, has_claim;
 		char zcs[16], claim[16], sws[40], ts[48];
 		double per_obj;
@@ -699,6 +700,7 @@ static void print_case(const struct opts *o, const struct case_res *cs, FILE *ou
 		zc = metric_spread(cs, m, X_COPY_ZC, NULL);
 		br = metric_spread(cs, m, X_BYREF, NULL);
 		sc = metric_spread(cs, m, X_SYSCALLS, NULL);
+		co = metric_spread(cs, m, X_COLLAPSE, NULL);
 		per_obj = sc.median / (double)cs->objects;
 		has_claim = claim_of(m->id, cs->route, &sw, &cp);
 		if (m->runs[1 < m->nruns ? 1 : 0].zc_known || (m->id != M_MSG_ZEROCOPY &&
@@ -725,9 +727,9 @@ static void print_case(const struct opts *o, const struct case_res *cs, FILE *ou
 			fprintf(out, "%-14s %-32s %6s %6s %6s %s %7s %6.0f | %-7s %-16s\n",
 				method_names[m->id], ts, "-", "-", "-", zcs, "-", sc.median, claim, sws);
 		else
-			fprintf(out, "%-14s %-32s %6.2f %6.2f %6.2f %s %7.2f %6.0f | %-7s %-16s\n",
+			fprintf(out, "%-14s %-32s %6.2f %6.2f %6.2f %s %7.2f %6.0f | %-7s %-17s %.0f\n",
 				method_names[m->id], ts, fr.median, se.median, sg.median, zcs,
-				br.median, sc.median, claim, sws);
+				br.median, sc.median, claim, sws, co.median);
 	}
 }
 
@@ -745,7 +747,8 @@ static void print_legend(FILE *out)
 "n/r = not reported by this kernel); by-ref = handed to TCP by page reference (no copy).\n"
 "article = the article's CPU copies (DESIGN.md section 4; sendfile: 1 on veth-nosg, else\n"
 "the SG-DMA row's 0); mode sw = 2 x syscalls per file (the article counts a system call\n"
-"as two switches) vs its figure; '*' marks a disagreement.\n");
+"as two switches) vs its figure; '*' marks a disagreement. rx-coll = tcp_collapse\n"
+"calls (the receive queue compacted by copying, which skb_copy_bits also counts).\n");
 	if (copy_why) {
 		fprintf(out, "CPU copies: %s\n", copy_why);
 		return;
@@ -819,12 +822,13 @@ static void json_write(const struct opts *o, FILE *f)
 {
 	static const enum metric xs[] = { X_RATE, X_REQS, X_CPU_GIB, X_SYSCALLS, X_VCS,
 					  X_IVCS, X_COPY_TOTAL, X_COPY_FILE, X_COPY_SEND,
-					  X_COPY_SEG, X_COPY_ZC, X_BYREF };
+					  X_COPY_SEG, X_COPY_ZC, X_BYREF, X_COLLAPSE };
 	static const char *const xn[] = { "bytes_per_s", "requests_per_s", "cpu_s_per_gib",
 					  "syscalls", "ctx_voluntary", "ctx_involuntary",
 					  "copies_per_byte", "copies_file_read_per_byte",
 					  "copies_send_per_byte", "copies_segment_per_byte",
-					  "copies_zc_reported_per_byte", "by_reference_per_byte" };
+					  "copies_zc_reported_per_byte", "by_reference_per_byte",
+					  "tcp_collapse_calls" };
 	struct utsname u;
 	int c, i, j, p;
 
@@ -1114,7 +1118,8 @@ int cmd_bench(int argc, char **argv)
 		return st;
 	/* Table on stdout, unless --json (no FILE) takes stdout. */
 	table = o.json && !o.json_file ? NULL : stdout;
-	progress = isatty(STDERR_FILENO);
+	progress = isatty(STDERR_FILENO) && getenv("TERM") &&
+		   strcmp(getenv("TERM"), "dumb") != 0;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;	/* no SA_RESTART: blocking calls return */

@@ -159,6 +159,7 @@ enum probe_id {
 	P_ZEROCOPY_ITER,	/* r: skb_zerocopy_iter_stream, by reference */
 	P_SKB_COPY_BITS,	/* p: skb_copy_bits len, segmentation copy */
 	P_VFS_READ,		/* r: vfs_read, page cache -> user copy */
+	P_TCP_COLLAPSE,		/* p: tcp_collapse, hits (receiver copies) */
 	P_COUNT
 };
 

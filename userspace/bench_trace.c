@@ -25,6 +25,12 @@
  *                       skb_segment (DESIGN.md section 3).
  *   vfs_read            return value > 0: bytes read(2) copied from the page
  *                       cache to user memory.
+ *   tcp_collapse        hits only: the receive queue was compacted by
+ *                       copying (skb_copy_bits), a receiver-side copy that
+ *                       also lands in the skb_copy_bits sum.
+ *
+ * Return values are fetched with the function's own width (int: s32),
+ * since the upper half of the register is undefined for an int.
  *
  * Send-path copy = tcp_sendmsg_locked - skb_splice_from_iter -
  * skb_zerocopy_iter_stream. The copy functions themselves (_copy_from_iter,
@@ -48,18 +54,20 @@ static const struct probe_def {
 	const char *filter;
 	const char *desc;
 } probes[P_COUNT] = {
-	[P_TCP_SENDMSG] = { "tsml", "tcp_sendmsg_locked ret=$retval:s64", 'r',
+	[P_TCP_SENDMSG] = { "tsml", "tcp_sendmsg_locked ret=$retval:s32", 'r',
 		"ret", "ret > 0", "tcp_sendmsg_locked return (bytes into TCP by sendmsg)" },
 	[P_SPLICE_FROM_ITER] = { "ssfi", "skb_splice_from_iter ret=$retval:s64", 'r',
 		"ret", "ret > 0", "skb_splice_from_iter return (by reference, 6.5+)" },
 	[P_DO_TCP_SENDPAGES] = { "dtsp", "do_tcp_sendpages ret=$retval:s64", 'r',
 		"ret", "ret > 0", "do_tcp_sendpages return (by reference, 6.1)" },
-	[P_ZEROCOPY_ITER] = { "zis", "skb_zerocopy_iter_stream ret=$retval:s64", 'r',
+	[P_ZEROCOPY_ITER] = { "zis", "skb_zerocopy_iter_stream ret=$retval:s32", 'r',
 		"ret", "ret > 0", "skb_zerocopy_iter_stream return (user pages pinned)" },
 	[P_SKB_COPY_BITS] = { "scb", "skb_copy_bits len=%cx:s32", 'p',
 		"len", "len > 0", "skb_copy_bits len (segmentation copy)" },
 	[P_VFS_READ] = { "vfsr", "vfs_read ret=$retval:s64", 'r',
 		"ret", "ret > 0", "vfs_read return (page cache -> user)" },
+	[P_TCP_COLLAPSE] = { "tcol", "tcp_collapse", 'p',
+		NULL, NULL, "tcp_collapse hits (receive queue compaction)" },
 };
 
 static const char *tracedir;
@@ -101,6 +109,11 @@ static int write_str(const char *rel, const char *s, int append)
 
 static void trigger_str(char *buf, size_t len, enum probe_id p, int remove)
 {
+	if (!probes[p].field) {
+		snprintf(buf, len, "%shist:keys=common_pid.execname:vals=hitcount:size=256",
+			 remove ? "!" : "");
+		return;
+	}
 	snprintf(buf, len, "%shist:keys=common_pid.execname:vals=hitcount,%s:size=256 if %s",
 		 remove ? "!" : "", probes[p].field, probes[p].filter);
 }
@@ -190,7 +203,7 @@ static int read_hist(enum probe_id p, int64_t *sum, uint64_t *hits)
 	f = fopen(path, "re");
 	if (!f)
 		return -1;
-	snprintf(key, sizeof(key), " %s:", probes[p].field);
+	snprintf(key, sizeof(key), " %s:", probes[p].field ? probes[p].field : "hitcount");
 	while (fgets(line, sizeof(line), f)) {
 		const char *h, *v;
 
@@ -200,7 +213,7 @@ static int read_hist(enum probe_id p, int64_t *sum, uint64_t *hits)
 		v = strstr(line, key);
 		if (h)
 			*hits += strtoull(h + 9, NULL, 10);
-		if (v)
+		if (v && probes[p].field)
 			/* hist sums are u64; the filter kept them positive */
 			*sum += (int64_t)strtoull(v + strlen(key), NULL, 10);
 	}
@@ -241,8 +254,7 @@ void trace_cleanup(void)
 	trace_stop(&s);
 	for (p = 0; p < P_COUNT; p++) {
 		if (probe_ok[p])
-			remove_probe(p);
-		probe_ok[p] = 0;
+			remove_probe(p);	/* probe_ok stays: the legend shows it */
 	}
 	tracedir = NULL;
 }
