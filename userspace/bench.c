@@ -554,7 +554,7 @@ static double metric_of(const struct case_res *cs, const struct run_rec *r, enum
 		return (r->cp.file_read + r->cp.send + r->cp.segment +
 			(double)r->zc_copied) / b;
 	case X_BYREF: return r->cp.by_ref / b;
-	case X_COLLAPSE: return (double)r->ts.hits[P_TCP_COLLAPSE];
+	case X_COLLAPSE: return r->cp.rx_other / b;
 	default: return 0;
 	}
 }
@@ -681,7 +681,7 @@ static void print_case(const struct opts *o, const struct case_res *cs, FILE *ou
 
 	fprintf(out, "\n%-14s %-32s %6s %6s %6s %6s %7s %6s | %-7s %-17s %s\n", "CPU copies/B",
 		"total [min..max]", "read", "send", "segm", "zc-cp", "by-ref", "calls", "article",
-		"mode sw: meas/art", "rx-coll");
+		"mode sw: meas/art", "rx-side");
 	for (i = 0; i < cs->nm; i++) {
 		const struct method_res *m = &cs->m[i];
 		struct spread tot, fr, se, sg, zc, br, sc, co;
@@ -727,7 +727,7 @@ static void print_case(const struct opts *o, const struct case_res *cs, FILE *ou
 			fprintf(out, "%-14s %-32s %6s %6s %6s %s %7s %6.0f | %-7s %-16s\n",
 				method_names[m->id], ts, "-", "-", "-", zcs, "-", sc.median, claim, sws);
 		else
-			fprintf(out, "%-14s %-32s %6.2f %6.2f %6.2f %s %7.2f %6.0f | %-7s %-17s %.0f\n",
+			fprintf(out, "%-14s %-32s %6.2f %6.2f %6.2f %s %7.2f %6.0f | %-7s %-17s %.2f\n",
 				method_names[m->id], ts, fr.median, se.median, sg.median, zcs,
 				br.median, sc.median, claim, sws, co.median);
 	}
@@ -747,8 +747,9 @@ static void print_legend(FILE *out)
 "n/r = not reported by this kernel); by-ref = handed to TCP by page reference (no copy).\n"
 "article = the article's CPU copies (DESIGN.md section 4; sendfile: 1 on veth-nosg, else\n"
 "the SG-DMA row's 0); mode sw = 2 x syscalls per file (the article counts a system call\n"
-"as two switches) vs its figure; '*' marks a disagreement. rx-coll = tcp_collapse\n"
-"calls (the receive queue compacted by copying, which skb_copy_bits also counts).\n");
+"as two switches) vs its figure; '*' marks a disagreement. rx-side = other\n"
+"skb_copy_bits bytes per byte, mostly the receiving socket coalescing small linear\n"
+"skbs (skb_try_coalesce): a receive-side copy, not in the sender's total.\n");
 	if (copy_why) {
 		fprintf(out, "CPU copies: %s\n", copy_why);
 		return;
@@ -806,8 +807,9 @@ static void json_run(FILE *f, const struct run_rec *r, int warmup)
 	else
 		fprintf(f, "null, ");
 	if (r->cp.measured) {
-		fprintf(f, "\"copied_bytes\": {\"file_read\": %.0f, \"send\": %.0f, \"segment\": %.0f, \"by_reference\": %.0f}, ",
-			r->cp.file_read, r->cp.send, r->cp.segment, r->cp.by_ref);
+		fprintf(f, "\"copied_bytes\": {\"file_read\": %.0f, \"send\": %.0f, \"segment\": %.0f, \"by_reference\": %.0f, \"rx_coalesce\": %lld, \"rx_other\": %lld}, ",
+			r->cp.file_read, r->cp.send, r->cp.segment, r->cp.by_ref,
+			(long long)r->ts.scb_coalesce, (long long)r->ts.scb_other);
 		fprintf(f, "\"probes\": {");
 		for (p = 0; p < P_COUNT; p++)
 			fprintf(f, "%s\"%d\": {\"hits\": %llu, \"sum\": %lld}", p ? ", " : "", p,
@@ -828,7 +830,7 @@ static void json_write(const struct opts *o, FILE *f)
 					  "copies_per_byte", "copies_file_read_per_byte",
 					  "copies_send_per_byte", "copies_segment_per_byte",
 					  "copies_zc_reported_per_byte", "by_reference_per_byte",
-					  "tcp_collapse_calls" };
+					  "rx_side_copies_per_byte" };
 	struct utsname u;
 	int c, i, j, p;
 
@@ -943,7 +945,8 @@ static int plot_write(const struct opts *o, const char *file)
 		unlink(dat);
 		return -1;
 	}
-	g = popen("gnuplot", "w");
+	/* fontconfig wants a writable cache; the guest root is read-only */
+	g = popen("XDG_CACHE_HOME=${XDG_CACHE_HOME:-/tmp} gnuplot", "w");
 	if (!g) {
 		unlink(dat);
 		return -1;
@@ -951,7 +954,7 @@ static int plot_write(const struct opts *o, const char *file)
 	fprintf(g, "set terminal %s size 1200,%d\n", svg ? "svg" : "pngcairo", 900 + 8 * rows);
 	fprintf(g, "set output '%s'\n", file);
 	fprintf(g, "set style data histograms\nset style fill solid 0.8 border -1\n"
-		   "set xtics rotate by -60 font ',8'\nset grid y\nset key off\n"
+		   "set termoption noenhanced\nset xtics rotate by -60 font ',8'\nset grid y\nset key off\n"
 		   "set multiplot layout 3,1 title 'zcsend bench (%lu runs, median; receiver %s)'\n",
 		o->runs, o->rx == RX_READ ? "read" : "discard");
 	fprintf(g, "set ylabel 'MB/s'\nplot '%s' using 2:xtic(1)\n", dat);

@@ -166,6 +166,10 @@ enum probe_id {
 struct trace_sample {
 	int64_t sum[P_COUNT];
 	uint64_t hits[P_COUNT];
+	/* skb_copy_bits split by caller (hist keyed on the stack trace) */
+	int64_t scb_segment;	/* under skb_segment: software GSO, sender */
+	int64_t scb_coalesce;	/* under skb_try_coalesce: receiver queue */
+	int64_t scb_other;
 };
 
 /* CPU-copied payload bytes of one run, derived from a trace_sample. */
@@ -173,7 +177,8 @@ struct copies {
 	int measured;
 	double file_read;	/* page cache -> user memory (read(2)) */
 	double send;		/* user memory -> socket buffer (sendmsg) */
-	double segment;		/* skb_copy_bits: segmentation, SG off */
+	double segment;		/* skb_copy_bits under skb_segment (SG off) */
+	double rx_other;	/* other skb_copy_bits: receiver coalescing... */
 	double by_ref;		/* handed to TCP by page reference */
 };
 

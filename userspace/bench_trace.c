@@ -20,9 +20,12 @@
  *   do_tcp_sendpages    (6.1) return value > 0: bytes given to TCP by page
  *                       reference through sendpage; not part of
  *                       tcp_sendmsg_locked on 6.1.
- *   skb_copy_bits       len: bytes copied out of skbs, which on a route
- *                       without scatter-gather is the software-GSO copy in
- *                       skb_segment (DESIGN.md section 3).
+ *   skb_copy_bits       len, keyed on the kernel stack: under skb_segment it
+ *                       is the software-GSO copy of a route without
+ *                       scatter-gather (DESIGN.md section 3), the sender's;
+ *                       under skb_try_coalesce it is the receiving socket
+ *                       packing small linear skbs together (a receive-side
+ *                       copy, reported apart, not charged to the method).
  *   vfs_read            return value > 0: bytes read(2) copied from the page
  *                       cache to user memory.
  *   tcp_collapse        hits only: the receive queue was compacted by
@@ -109,6 +112,11 @@ static int write_str(const char *rel, const char *s, int append)
 
 static void trigger_str(char *buf, size_t len, enum probe_id p, int remove)
 {
+	if (p == P_SKB_COPY_BITS) {
+		snprintf(buf, len, "%shist:keys=stacktrace:vals=hitcount,len:size=256 if len > 0",
+			 remove ? "!" : "");
+		return;
+	}
 	if (!probes[p].field) {
 		snprintf(buf, len, "%shist:keys=common_pid.execname:vals=hitcount:size=256",
 			 remove ? "!" : "");
@@ -221,6 +229,48 @@ static int read_hist(enum probe_id p, int64_t *sum, uint64_t *hits)
 	return 0;
 }
 
+/*
+ * skb_copy_bits' hist is keyed on stack traces: each entry is
+ * "{ stacktrace:" then one frame per line, then "} hitcount: N len: N".
+ */
+static int read_hist_stacks(struct trace_sample *s)
+{
+	char path[256], line[512];
+	int in_segment = 0, in_coalesce = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/events/%s/%s/hist", tracedir, GROUP,
+		 probes[P_SKB_COPY_BITS].name);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		const char *h = strstr(line, "hitcount:"), *v = strstr(line, " len:");
+
+		if (strstr(line, "skb_segment"))
+			in_segment = 1;
+		if (strstr(line, "skb_try_coalesce"))
+			in_coalesce = 1;
+		if (!h || !v)
+			continue;
+		{
+			int64_t len = (int64_t)strtoull(v + 5, NULL, 10);
+
+			s->hits[P_SKB_COPY_BITS] += strtoull(h + 9, NULL, 10);
+			s->sum[P_SKB_COPY_BITS] += len;
+			if (in_segment)
+				s->scb_segment += len;
+			else if (in_coalesce)
+				s->scb_coalesce += len;
+			else
+				s->scb_other += len;
+		}
+		in_segment = in_coalesce = 0;
+	}
+	fclose(f);
+	return 0;
+}
+
 int trace_stop(struct trace_sample *s)
 {
 	int i, p, err = 0;
@@ -233,7 +283,8 @@ int trace_stop(struct trace_sample *s)
 		p = i == 0 ? P_VFS_READ : i - (i <= P_VFS_READ);
 		if (!armed[p])
 			continue;
-		if (read_hist(p, &s->sum[p], &s->hits[p]))
+		if (p == P_SKB_COPY_BITS ? read_hist_stacks(s) :
+		    read_hist(p, &s->sum[p], &s->hits[p]))
 			err = -1;
 		snprintf(rel, sizeof(rel), "events/%s/%s/trigger", GROUP, probes[p].name);
 		trigger_str(trig, sizeof(trig), p, 1);
@@ -268,6 +319,7 @@ void copies_from_sample(const struct trace_sample *s, struct copies *c)
 	c->send = send > 0 ? (double)send : 0;
 	c->by_ref = (double)(s->sum[P_SPLICE_FROM_ITER] + s->sum[P_ZEROCOPY_ITER] +
 			     s->sum[P_DO_TCP_SENDPAGES]);
-	c->segment = (double)s->sum[P_SKB_COPY_BITS];
+	c->segment = (double)s->scb_segment;
+	c->rx_other = (double)(s->scb_coalesce + s->scb_other);
 	c->file_read = (double)s->sum[P_VFS_READ];
 }
