@@ -461,6 +461,9 @@ static void run_once(const struct opts *o, const struct case_res *cs,
 	if (err) {
 		run_fail(r, "setup", err);
 		close(sock);
+		/* The receiver reports this connection too: consume it. */
+		if (receiver_result(&cur_rx, &r->received))
+			r->received = 0;
 		return;
 	}
 	if (!copy_why && trace_start() == 0)
