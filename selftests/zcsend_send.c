@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -991,6 +992,149 @@ TEST_F(vec, stops_at_eof)
 	shutdown(self->cli, SHUT_WR);
 	EXPECT_EQ(0, receiver_status(rx));
 	close(fd);
+}
+
+/*
+ * What a server sends for 64 small responses: a 200-byte header before each
+ * of 64 files of 1 KiB to 64 KiB, 128 segments in one call, in order.
+ */
+TEST_F(vec, sixty_four_small_files)
+{
+	enum { NFILES = 64, HDR = 200 };
+	struct zcsend_seg s[2 * NFILES];
+	size_t total = 0, len[NFILES], pos = 0;
+	unsigned char *data[NFILES], hdr[NFILES][HDR], *want;
+	struct zcsend_vec v;
+	int fd[NFILES], i;
+	pid_t rx;
+
+	for (i = 0; i < NFILES; i++) {
+		len[i] = 1024 + (size_t)i * 1024 - (i % 3);
+		total += HDR + len[i];
+	}
+	want = malloc(total);
+	ASSERT_NE(NULL, want);
+	for (i = 0; i < NFILES; i++) {
+		data[i] = malloc(len[i]);
+		ASSERT_NE(NULL, data[i]);
+		fill_pattern(data[i], len[i], 100 + i);
+		fill_pattern(hdr[i], HDR, 200 + i);
+		fd[i] = make_file(data[i], len[i]);
+		ASSERT_LE(0, fd[i]);
+		memcpy(want + pos, hdr[i], HDR);
+		memcpy(want + pos + HDR, data[i], len[i]);
+		pos += HDR + len[i];
+		s[2 * i] = (struct zcsend_seg){ .type = ZCSEND_SEG_INLINE,
+						.addr = (uintptr_t)hdr[i],
+						.length = HDR };
+		s[2 * i + 1] = (struct zcsend_seg){ .type = ZCSEND_SEG_FILE,
+						    .fd = fd[i],
+						    .length = len[i] };
+	}
+
+	rx = start_receiver(self->srv, want, total);
+	close(self->srv);
+	self->srv = -1;
+
+	ASSERT_EQ(0, zc_sendvec(self->dev, self->cli, s, 2 * NFILES, 0, &v));
+	EXPECT_EQ(total, v.sent);
+	EXPECT_EQ(2 * NFILES, v.segs_done);
+	EXPECT_EQ(0, v.seg_sent);
+
+	shutdown(self->cli, SHUT_WR);
+	EXPECT_EQ(0, receiver_status(rx));
+	for (i = 0; i < NFILES; i++) {
+		close(fd[i]);
+		free(data[i]);
+	}
+	free(want);
+}
+
+/* Move @seg's start forward by @done bytes (a partially sent segment). */
+static void seg_advance(struct zcsend_seg *seg, uint64_t done)
+{
+	if (seg->type == ZCSEND_SEG_FILE)
+		seg->offset += done;
+	else
+		seg->addr += done;
+	seg->length -= done;
+}
+
+/*
+ * Non-blocking into a small send buffer: every call sends part of the
+ * vector; resuming from segs_done and seg_sent delivers the stream exactly.
+ */
+TEST_F(vec, partial_send_resumes)
+{
+	size_t flen = 4 * 1024 * 1024 + 3, f2len = 1024 * 1024, hlen = 200;
+	size_t tlen = 100, total = hlen + flen + tlen + f2len;
+	unsigned char *f = malloc(flen), *f2 = malloc(f2len);
+	unsigned char *want = malloc(total), hdr[200], trl[100];
+	struct pollfd pfd = { .fd = self->cli, .events = POLLOUT };
+	int bufsize = 16384, fd1, fd2, calls = 0, again = 0;
+	uint32_t idx = 0, n = 4;
+	struct zcsend_seg s[4];
+	uint64_t sent = 0;
+	pid_t rx;
+
+	ASSERT_TRUE(f && f2 && want);
+	fill_pattern(f, flen, 31);
+	fill_pattern(f2, f2len, 32);
+	fill_pattern(hdr, hlen, 33);
+	fill_pattern(trl, tlen, 34);
+	fd1 = make_file(f, flen);
+	fd2 = make_file(f2, f2len);
+	ASSERT_LE(0, fd1);
+	ASSERT_LE(0, fd2);
+	memcpy(want, hdr, hlen);
+	memcpy(want + hlen, f, flen);
+	memcpy(want + hlen + flen, trl, tlen);
+	memcpy(want + hlen + flen + tlen, f2, f2len);
+	s[0] = (struct zcsend_seg){ .type = ZCSEND_SEG_INLINE,
+				    .addr = (uintptr_t)hdr, .length = hlen };
+	s[1] = (struct zcsend_seg){ .type = ZCSEND_SEG_FILE, .fd = fd1,
+				    .length = flen };
+	s[2] = (struct zcsend_seg){ .type = ZCSEND_SEG_INLINE,
+				    .addr = (uintptr_t)trl, .length = tlen };
+	s[3] = (struct zcsend_seg){ .type = ZCSEND_SEG_FILE, .fd = fd2,
+				    .length = f2len };
+	ASSERT_EQ(0, setsockopt(self->cli, SOL_SOCKET, SO_SNDBUF, &bufsize,
+				sizeof(bufsize)));
+
+	rx = start_receiver(self->srv, want, total);
+	close(self->srv);
+	self->srv = -1;
+
+	while (idx < n) {
+		struct zcsend_vec v;
+		int ret;
+
+		ret = zc_sendvec(self->dev, self->cli, s + idx, n - idx,
+				 ZCSEND_F_NONBLOCK | ZCSEND_F_NOSIGNAL, &v);
+		if (ret == -EAGAIN) {
+			again++;
+			ASSERT_LT(0, poll(&pfd, 1, 10000));
+			continue;
+		}
+		ASSERT_EQ(0, ret);
+		ASSERT_GE(n - idx, v.segs_done);
+		calls++;
+		sent += v.sent;
+		idx += v.segs_done;
+		if (idx < n)
+			seg_advance(&s[idx], v.seg_sent);
+	}
+	EXPECT_EQ(total, sent);
+	EXPECT_LT(1, calls) TH_LOG("the buffer never filled: nothing resumed");
+	TH_LOG("%d calls, %d EAGAIN", calls, again);
+
+	shutdown(self->cli, SHUT_WR);
+	EXPECT_EQ(0, receiver_status(rx));
+	close(fd1);
+	close(fd2);
+	free(f);
+	free(f2);
+	free(want);
 }
 
 ZCSEND_TEST_MAIN
