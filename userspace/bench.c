@@ -441,6 +441,7 @@ static void run_fail(struct run_rec *r, const char *what, int err)
 static void run_once(const struct opts *o, const struct case_res *cs,
 		     struct files *f, enum method_id id, struct run_rec *r)
 {
+	struct trace_sample before, after;
 	struct method_ctx ctx;
 	struct rusage ru0, ru1;
 	double t0, t1;
@@ -466,7 +467,7 @@ static void run_once(const struct opts *o, const struct case_res *cs,
 			r->received = 0;
 		return;
 	}
-	if (!copy_why && trace_start() == 0)
+	if (!copy_why && trace_snapshot(&before, 0) == 0)
 		traced = 1;
 	if (getrusage(RUSAGE_SELF, &ru0)) {
 		err = -errno;
@@ -500,9 +501,9 @@ static void run_once(const struct opts *o, const struct case_res *cs,
 	r->vcs = ru1.ru_nvcsw - ru0.ru_nvcsw;
 	r->ivcs = ru1.ru_nivcsw - ru0.ru_nivcsw;
 out:
-	if (traced) {
-		if (trace_stop(&r->ts) == 0)
-			copies_from_sample(&r->ts, &r->cp);
+	if (traced && trace_snapshot(&after, 1) == 0) {
+		trace_delta(&r->ts, &before, &after);
+		copies_from_sample(&r->ts, &r->cp);
 	}
 	r->sent = ctx.c.bytes;
 	r->syscalls = ctx.c.syscalls;
@@ -1136,8 +1137,10 @@ int cmd_bench(int argc, char **argv)
 		return 1;
 	}
 	copy_why = "not measured: --no-trace";
-	if (o.trace)
-		trace_init(&copy_why);
+	if (o.trace && trace_init(&copy_why) == 0 && trace_start()) {
+		copy_why = "not measured: could not arm the hist triggers";
+		trace_cleanup();
+	}
 	for (i = 0; i < o.nroutes && !err && !bench_stop_signal; i++)
 		err = run_route(&o, o.routes[i], table);
 	trace_cleanup();

@@ -187,9 +187,12 @@ struct copies {
 int trace_init(const char **why);
 int trace_probe_ok(enum probe_id p);
 const char *trace_probe_desc(enum probe_id p);
-/* Arm hist triggers before a run / read and disarm them after. */
+/* Arm the hist triggers once, for the whole benchmark. */
 int trace_start(void);
-int trace_stop(struct trace_sample *s);
+/* Read the cumulative sums before (after = 0) or after (1) a run. */
+int trace_snapshot(struct trace_sample *s, int after);
+void trace_delta(struct trace_sample *d, const struct trace_sample *before,
+		 const struct trace_sample *after);
 void trace_cleanup(void);
 void copies_from_sample(const struct trace_sample *s, struct copies *c);
 

@@ -3,8 +3,12 @@
  * zcsend bench: CPU-copied payload bytes, measured in the kernel.
  *
  * How: kprobe events (tracefs kprobe_events) with hist triggers that sum a
- * byte count per process. Each run arms the triggers, sends, then reads the
- * hist files and removes the triggers. Sums are over all processes during
+ * byte count per process. The triggers are armed once for the whole
+ * benchmark and each run is the difference of two readings of the hist
+ * files: arming or disarming per run would live-patch kernel text (kprobes,
+ * and the sched_wakeup tracepoint that .execname keys turn on) thousands of
+ * times, and under QEMU TCG that patching raced with the other vCPU and
+ * oopsed (int3 in ttwu_do_activate, seen on 6.12). Sums are over all processes during
  * the run (copies done in softirq context are charged to whatever task was
  * running, so filtering on the sender's pid would miss some); during a run
  * only the sender and the receiver are busy, and the receiver's own copy
@@ -113,16 +117,16 @@ static int write_str(const char *rel, const char *s, int append)
 static void trigger_str(char *buf, size_t len, enum probe_id p, int remove)
 {
 	if (p == P_SKB_COPY_BITS) {
-		snprintf(buf, len, "%shist:keys=stacktrace:vals=hitcount,len:size=256 if len > 0",
+		snprintf(buf, len, "%shist:keys=stacktrace:vals=hitcount,len:size=4096 if len > 0",
 			 remove ? "!" : "");
 		return;
 	}
 	if (!probes[p].field) {
-		snprintf(buf, len, "%shist:keys=common_pid.execname:vals=hitcount:size=256",
+		snprintf(buf, len, "%shist:keys=common_pid:vals=hitcount:size=4096",
 			 remove ? "!" : "");
 		return;
 	}
-	snprintf(buf, len, "%shist:keys=common_pid.execname:vals=hitcount,%s:size=256 if %s",
+	snprintf(buf, len, "%shist:keys=common_pid:vals=hitcount,%s:size=4096 if %s",
 		 remove ? "!" : "", probes[p].field, probes[p].filter);
 }
 
@@ -187,7 +191,7 @@ int trace_start(void)
 	for (p = 0; p < P_COUNT; p++) {
 		char rel[128], trig[192];
 
-		if (!probe_ok[p])
+		if (!probe_ok[p] || armed[p])
 			continue;
 		snprintf(rel, sizeof(rel), "events/%s/%s/trigger", GROUP, probes[p].name);
 		trigger_str(trig, sizeof(trig), p, 0);
@@ -271,38 +275,69 @@ static int read_hist_stacks(struct trace_sample *s)
 	return 0;
 }
 
-int trace_stop(struct trace_sample *s)
+/* Read every armed hist, in the given order of vfs_read relative to the
+ * others (its own reads of hist files must fall outside a run). */
+static int read_all(struct trace_sample *s, int vfs_read_first)
 {
 	int i, p, err = 0;
 
 	memset(s, 0, sizeof(*s));
-	/* vfs_read first: reading the other hist files goes through it. */
 	for (i = 0; i < P_COUNT; i++) {
-		char rel[128], trig[192];
-
-		p = i == 0 ? P_VFS_READ : i - (i <= P_VFS_READ);
+		if (vfs_read_first)
+			p = i == 0 ? P_VFS_READ : i - (i <= P_VFS_READ);
+		else
+			p = i == P_COUNT - 1 ? P_VFS_READ : i + (i >= P_VFS_READ);
 		if (!armed[p])
 			continue;
 		if (p == P_SKB_COPY_BITS ? read_hist_stacks(s) :
 		    read_hist(p, &s->sum[p], &s->hits[p]))
 			err = -1;
-		snprintf(rel, sizeof(rel), "events/%s/%s/trigger", GROUP, probes[p].name);
-		trigger_str(trig, sizeof(trig), p, 1);
-		if (write_str(rel, trig, 1))
-			err = -1;
-		armed[p] = 0;
 	}
 	return err;
 }
 
+int trace_snapshot(struct trace_sample *s, int after)
+{
+	return read_all(s, after);
+}
+
+void trace_delta(struct trace_sample *d, const struct trace_sample *before,
+		 const struct trace_sample *after)
+{
+	int p;
+
+	for (p = 0; p < P_COUNT; p++) {
+		d->sum[p] = after->sum[p] - before->sum[p];
+		d->hits[p] = after->hits[p] - before->hits[p];
+	}
+	d->scb_segment = after->scb_segment - before->scb_segment;
+	d->scb_coalesce = after->scb_coalesce - before->scb_coalesce;
+	d->scb_other = after->scb_other - before->scb_other;
+}
+
+static void trace_disarm(void)
+{
+	int p;
+
+	for (p = 0; p < P_COUNT; p++) {
+		char rel[128], trig[192];
+
+		if (!armed[p])
+			continue;
+		snprintf(rel, sizeof(rel), "events/%s/%s/trigger", GROUP, probes[p].name);
+		trigger_str(trig, sizeof(trig), p, 1);
+		write_str(rel, trig, 1);
+		armed[p] = 0;
+	}
+}
+
 void trace_cleanup(void)
 {
-	struct trace_sample s;
 	int p;
 
 	if (!tracedir)
 		return;
-	trace_stop(&s);
+	trace_disarm();
 	for (p = 0; p < P_COUNT; p++) {
 		if (probe_ok[p])
 			remove_probe(p);	/* probe_ok stays: the legend shows it */
