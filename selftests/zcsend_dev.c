@@ -85,18 +85,6 @@ TEST_F(dev_ioctl, enotty)
 	EXPECT_EQ(ENOTTY, errno);
 }
 
-static int load_module(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	int ret;
-
-	if (fd < 0)
-		return -1;
-	ret = syscall(SYS_finit_module, fd, "", 0);
-	close(fd);
-	return ret;
-}
-
 TEST(unload_removes_node)
 {
 	const char *ko = getenv("ZCSEND_KO");
@@ -106,13 +94,13 @@ TEST(unload_removes_node)
 		SKIP(return, "ZCSEND_KO not set: cannot load the module again");
 
 	ASSERT_EQ(0, stat(ZCSEND_DEVICE_PATH, &st));
-	ASSERT_EQ(0, syscall(SYS_delete_module, "zcsend", O_NONBLOCK))
+	ASSERT_EQ(0, zcsend_unload_module())
 		TH_LOG("delete_module: %m");
 	EXPECT_EQ(-1, stat(ZCSEND_DEVICE_PATH, &st));
 	EXPECT_EQ(ENOENT, errno);
 	EXPECT_FALSE(module_loaded());
 
-	ASSERT_EQ(0, load_module(ko)) TH_LOG("finit_module %s: %m", ko);
+	ASSERT_EQ(0, zcsend_load_module(ko)) TH_LOG("finit_module %s: %m", ko);
 	EXPECT_EQ(0, stat(ZCSEND_DEVICE_PATH, &st));
 }
 

@@ -1030,18 +1030,6 @@ TEST_F(nl, readers_see_monotonic_counters)
 
 /* ---- unload ------------------------------------------------------------- */
 
-static int load_module(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	int ret;
-
-	if (fd < 0)
-		return -1;
-	ret = syscall(SYS_finit_module, fd, "", 0);
-	close(fd);
-	return ret;
-}
-
 /*
  * Whether the family is registered, from a dump of all families: asking for
  * it by name would make the kernel try to autoload the module (through
@@ -1107,11 +1095,11 @@ TEST_F(zz_unload, with_sockets_open)
 	ASSERT_LT(0, nl_send_auto(dumping->sk, msg));
 	nlmsg_free(msg);
 
-	EXPECT_EQ(-1, syscall(SYS_delete_module, "zcsend", O_NONBLOCK));
+	EXPECT_EQ(-1, zcsend_unload_module());
 	EXPECT_EQ(EWOULDBLOCK, errno) TH_LOG("with a dump running: %m");
 	nlc_free(dumping);
 
-	ASSERT_EQ(0, syscall(SYS_delete_module, "zcsend", O_NONBLOCK))
+	ASSERT_EQ(0, zcsend_unload_module())
 		TH_LOG("delete_module: %m");
 	EXPECT_EQ(-1, access("/sys/module/zcsend", F_OK));
 	EXPECT_EQ(0, family_listed());
@@ -1119,7 +1107,7 @@ TEST_F(zz_unload, with_sockets_open)
 	EXPECT_EQ(ENOENT, get_stats(used, v));
 	nlc_free(used);
 
-	ASSERT_EQ(0, load_module(self->ko)) TH_LOG("finit_module %s: %m", self->ko);
+	ASSERT_EQ(0, zcsend_load_module(self->ko)) TH_LOG("finit_module %s: %m", self->ko);
 	EXPECT_EQ(1, family_listed());
 	again = nlc_open();
 	ASSERT_NE(NULL, again);

@@ -556,7 +556,7 @@ TEST_F_TIMEOUT(stress, sender_killed, STRESS_TIMEOUT)
 TEST_F_TIMEOUT(stress, rmmod_during_blocked_transfer, STRESS_TIMEOUT)
 {
 	const char *ko = getenv("ZCSEND_KO");
-	int rx, status, fd;
+	int rx, status;
 	pid_t pid;
 
 	if (!ko)
@@ -565,7 +565,7 @@ TEST_F_TIMEOUT(stress, rmmod_during_blocked_transfer, STRESS_TIMEOUT)
 	ASSERT_LT(0, pid);
 	wait_blocked(pid);
 	/* The transfer holds the module: unloading is refused. */
-	EXPECT_EQ(-1, syscall(SYS_delete_module, "zcsend", O_NONBLOCK));
+	EXPECT_EQ(-1, zcsend_unload_module());
 	EXPECT_EQ(EWOULDBLOCK, errno);
 	EXPECT_EQ(0, access("/sys/module/zcsend", F_OK));
 	/* Unblock it: the transfer ends, then the module may go. */
@@ -573,12 +573,9 @@ TEST_F_TIMEOUT(stress, rmmod_during_blocked_transfer, STRESS_TIMEOUT)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status));
 	close(rx);
-	ASSERT_EQ(0, syscall(SYS_delete_module, "zcsend", O_NONBLOCK))
+	ASSERT_EQ(0, zcsend_unload_module())
 		TH_LOG("delete_module after the transfer: %m");
-	fd = open(ko, O_RDONLY | O_CLOEXEC);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, syscall(SYS_finit_module, fd, "", 0));
-	close(fd);
+	ASSERT_EQ(0, zcsend_load_module(ko)) TH_LOG("finit_module %s: %m", ko);
 }
 
 /* Load: one sender with its own file and connection, checked by a reader. */

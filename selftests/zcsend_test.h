@@ -5,7 +5,31 @@
 #ifndef ZCSEND_TEST_H
 #define ZCSEND_TEST_H
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+/* insmod @path (the module file): 0, or -1 with errno. */
+static inline int zcsend_load_module(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int ret, err;
+
+	if (fd < 0)
+		return -1;
+	ret = syscall(SYS_finit_module, fd, "", 0);
+	err = errno;
+	close(fd);
+	errno = err;
+	return ret;
+}
+
+/* rmmod zcsend without waiting: 0, or -1 with errno (EWOULDBLOCK in use). */
+static inline int zcsend_unload_module(void)
+{
+	return syscall(SYS_delete_module, "zcsend", O_NONBLOCK);
+}
 
 /*
  * Instead of TEST_HARNESS_MAIN: the whole program is skipped (exit 4, TAP
