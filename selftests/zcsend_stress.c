@@ -733,21 +733,21 @@ static long settled_kb(void)
 /*
  * A leaked page reference keeps a page that is neither free nor cached once
  * its file is gone; 1 GiB through a 64 MiB file would leak up to 64 MiB.
- * Tolerance: 16 MiB for slab, socket and allocator noise.
+ * Tolerance: 32 MiB, half of that, for slab, socket and per-CPU page list
+ * noise. The noise is measured after a warm-up pass (which fills those
+ * caches): without one, 6.12 alone showed 16 MiB.
  */
-#define LEAK_TOLERANCE_KB	(16 * 1024)
+#define LEAK_TOLERANCE_KB	(32 * 1024)
 
-TEST_F_TIMEOUT(stress, leak_1gib, STRESS_TIMEOUT)
+/* Send TOTAL bytes, cycling through a FSIZE file, to a reader; close all. */
+static void send_cycling(struct __test_metadata *_metadata, uint64_t total,
+			 uint64_t fsize)
 {
-	const uint64_t total = 1024 * MIB, fsize = 64 * MIB;
 	struct reader_arg r = { .limit = UINT64_MAX };
-	long before, after = 0, cached_before, cached_after;
-	int dev, file, tx, i;
 	uint64_t done = 0, sent;
+	int dev, file, tx;
 	pthread_t t;
 
-	before = settled_kb();
-	cached_before = meminfo_kb("Cached");
 	dev = open_dev();
 	ASSERT_LE(0, dev);
 	file = make_file(3, fsize);
@@ -766,10 +766,22 @@ TEST_F_TIMEOUT(stress, leak_1gib, STRESS_TIMEOUT)
 	close(tx);
 	close(file);
 	close(dev);
+}
+
+TEST_F_TIMEOUT(stress, leak_1gib, STRESS_TIMEOUT)
+{
+	const uint64_t fsize = 64 * MIB;
+	long before, after = 0, cached_before, cached_after;
+	int i;
+
+	send_cycling(_metadata, fsize, fsize);
+	before = settled_kb();
+	cached_before = meminfo_kb("Cached");
+	send_cycling(_metadata, 1024 * MIB, fsize);
 	/* TCP frees the last pages once ACKed and closed: allow it a moment. */
 	for (i = 0; i < 50; i++) {
 		after = settled_kb();
-		if (before - after < LEAK_TOLERANCE_KB)
+		if (before - after < LEAK_TOLERANCE_KB / 4)
 			break;
 		usleep(100000);
 	}
