@@ -30,7 +30,10 @@
 
 struct send_opts {
 	const char *file;
-	const char *dest;
+	const char *dest;	/* as given, for messages */
+	char *dest_buf;		/* a copy, split into host and port */
+	char *host;
+	char *port;
 	uint64_t offset;
 	uint64_t length;	/* UINT64_MAX: to end of file */
 	bool nonblock;
@@ -88,7 +91,7 @@ static int split_dest(char *dest, char **host, char **port)
 	return (**host && **port) ? 0 : -1;
 }
 
-static int connect_dest(const char *dest_arg)
+static int connect_dest(const struct send_opts *o)
 {
 	struct addrinfo hints = {
 		.ai_family = AF_UNSPEC,
@@ -96,25 +99,12 @@ static int connect_dest(const char *dest_arg)
 		.ai_protocol = IPPROTO_TCP,
 	};
 	struct addrinfo *res, *ai;
-	char *dest, *host, *port;
 	int fd = -1, err, saved = 0;
 
-	dest = strdup(dest_arg);
-	if (!dest) {
-		perror("zcsend send: strdup");
-		return -1;
-	}
-	if (split_dest(dest, &host, &port)) {
-		fprintf(stderr, "zcsend send: bad destination '%s' (want HOST:PORT)\n",
-			dest_arg);
-		free(dest);
-		return -1;
-	}
-	err = getaddrinfo(host, port, &hints, &res);
+	err = getaddrinfo(o->host, o->port, &hints, &res);
 	if (err) {
-		fprintf(stderr, "zcsend send: %s: %s\n", dest_arg,
+		fprintf(stderr, "zcsend send: %s: %s\n", o->dest,
 			gai_strerror(err));
-		free(dest);
 		return -1;
 	}
 	for (ai = res; ai; ai = ai->ai_next) {
@@ -132,9 +122,8 @@ static int connect_dest(const char *dest_arg)
 	}
 	freeaddrinfo(res);
 	if (fd < 0)
-		fprintf(stderr, "zcsend send: connect %s: %s\n", dest_arg,
+		fprintf(stderr, "zcsend send: connect %s: %s\n", o->dest,
 			strerror(saved));
-	free(dest);
 	return fd;
 }
 
@@ -254,6 +243,16 @@ static int parse_send_args(int argc, char **argv, struct send_opts *o)
 	}
 	o->file = argv[optind];
 	o->dest = argv[optind + 1];
+	o->dest_buf = strdup(o->dest);
+	if (!o->dest_buf) {
+		perror("zcsend send: strdup");
+		return 1;
+	}
+	if (split_dest(o->dest_buf, &o->host, &o->port)) {
+		fprintf(stderr, "zcsend send: bad destination '%s' (want HOST:PORT)\n",
+			o->dest);
+		return EXIT_USAGE;
+	}
 	if (o->offset > INT64_MAX) {
 		fprintf(stderr, "zcsend send: offset too large\n");
 		return EXIT_USAGE;
@@ -271,13 +270,13 @@ int cmd_send(int argc, char **argv)
 
 	ret = parse_send_args(argc, argv, &o);
 	if (ret >= 0)
-		return ret;
+		goto out_opts;
 	ret = 1;
 
 	file_fd = open(o.file, O_RDONLY | O_CLOEXEC);
 	if (file_fd < 0) {
 		fprintf(stderr, "zcsend send: %s: %s\n", o.file, strerror(errno));
-		return 1;
+		goto out_opts;
 	}
 	dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
 	if (dev < 0) {
@@ -286,7 +285,7 @@ int cmd_send(int argc, char **argv)
 			errno == ENOENT ? " (is the zcsend module loaded?)" : "");
 		goto out_file;
 	}
-	sock_fd = connect_dest(o.dest);
+	sock_fd = connect_dest(&o);
 	if (sock_fd < 0)
 		goto out_dev;
 	if (o.nonblock && set_nonblock(sock_fd))
@@ -302,5 +301,7 @@ out_dev:
 	close(dev);
 out_file:
 	close(file_fd);
+out_opts:
+	free(o.dest_buf);
 	return ret;
 }

@@ -52,6 +52,14 @@ expect_out "^zcsend ${version//./\\.}\$" "--version prints the dkms.conf version
 expect 2 "no command is a usage error" -- "$TOOL"
 expect 2 "an unknown command is a usage error" -- "$TOOL" frobnicate
 expect 2 "an unknown option is a usage error" -- "$TOOL" --frobnicate
+# The destination is checked before the file, the device or the network.
+expect 2 "send: a destination without a port is a usage error" -- "$TOOL" send /nonexistent localhost
+expect_out "bad destination 'localhost' \\(want HOST:PORT\\)" "send: says which destination is bad" -- "$TOOL" send /nonexistent localhost
+expect 2 "send: an unclosed [ in the destination is a usage error" -- "$TOOL" send /nonexistent '[::1:80'
+expect 2 "send: an empty port is a usage error" -- "$TOOL" send /nonexistent 127.0.0.1:
+expect 2 "send: a missing destination is a usage error" -- "$TOOL" send /dev/null
+expect 1 "send: a missing file fails with status 1" -- "$TOOL" send /nonexistent 127.0.0.1:9
+expect_out "^zcsend send: /nonexistent: No such file or directory" "send: names the missing file" -- "$TOOL" send /nonexistent 127.0.0.1:9
 rm -f /tmp/zcsend-cli.$$
 echo "1..$n"
 exit $failed
