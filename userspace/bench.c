@@ -45,6 +45,7 @@ struct opts {
 	int nsizes;
 	unsigned long runs;
 	unsigned long objects;
+	uint64_t obj_min, obj_max;	/* small workload: file sizes */
 	int methods[M_COUNT];
 	int nmethods;
 	int routes[R_COUNT];
@@ -84,6 +85,7 @@ struct case_res {
 	enum workload wl;
 	uint64_t bytes;		/* per transfer, headers included */
 	unsigned long objects;
+	uint64_t obj_min, obj_max;	/* small: file sizes, before headers */
 	enum route_id route;
 	int cold;		/* really cold (not tmpfs) */
 	char note[160];
@@ -107,9 +109,12 @@ static void usage(FILE *out)
 "  --runs N           measured runs per method after one warm-up (default 5)\n"
 "  --method LIST      methods (default all): read+write, mmap+write, sendfile,\n"
 "                     splice, zcsend, msg_zerocopy, uring_splice, uring_send_zc\n"
-"  --workload LIST    bulk (one file) and/or small (many 4-64 KiB files, each\n"
+"  --workload LIST    bulk (one file) and/or small (many files of 4-64 KiB, each\n"
 "                     after a %d-byte header) (default bulk)\n"
 "  --objects N        files in the small workload (default 256)\n"
+"  --object-size MIN-MAX\n"
+"                     sizes of the small workload's files, spread evenly\n"
+"                     (default 4K-64K; 1 byte to 1 GiB)\n"
 "  --receiver MODE    discard (recv MSG_TRUNC, no copy) or read (default discard)\n"
 "  --route LIST       loopback, veth, veth-nosg (default loopback); veth routes\n"
 "                     run between two network namespaces the tool makes (root)\n"
@@ -194,6 +199,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "method", required_argument, NULL, 'm' },
 		{ "workload", required_argument, NULL, 'w' },
 		{ "objects", required_argument, NULL, 'o' },
+		{ "object-size", required_argument, NULL, 'O' },
 		{ "receiver", required_argument, NULL, 'r' },
 		{ "route", required_argument, NULL, 'R' },
 		{ "cold", no_argument, NULL, 'c' },
@@ -210,6 +216,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	memset(o, 0, sizeof(*o));
 	o->runs = 5;
 	o->objects = 256;
+	o->obj_min = 4 << 10;
+	o->obj_max = 64 << 10;
 	o->trace = 1;
 	o->buf_len = 128 << 10;
 	o->dir = getenv("TMPDIR");
@@ -240,6 +248,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'o':
 			if (parse_uint(optarg, 100000, &o->objects))
 				return bad_arg("--objects", optarg);
+			break;
+		case 'O':
+			if (parse_size_range(optarg, &o->obj_min, &o->obj_max) ||
+			    o->obj_min < 1 || o->obj_max > (1ULL << 30))
+				return bad_arg("--object-size", optarg);
 			break;
 		case 'r':
 			if (strcmp(optarg, "discard") == 0)
@@ -353,8 +366,9 @@ static void files_free(struct files *f)
 	memset(f, 0, sizeof(*f));
 }
 
-/* n files; bulk: one of size bytes; small: sizes 4-64 KiB. */
-static int files_make(struct files *f, const char *dir, int n, uint64_t size)
+/* n files, sizes spread evenly over [min, max] (bulk: one, min == max). */
+static int files_make(struct files *f, const char *dir, int n, uint64_t min,
+		      uint64_t max)
 {
 	uint32_t x = 2463534242u;
 	int i;
@@ -374,14 +388,10 @@ static int files_make(struct files *f, const char *dir, int n, uint64_t size)
 		char path[300];
 
 		snprintf(path, sizeof(path), "%s/f%d", f->dir, i);
-		if (size) {
-			f->len[i] = size;
-		} else {
-			x ^= x << 13;
-			x ^= x >> 17;
-			x ^= x << 5;
-			f->len[i] = 4096 + x % (60 * 1024 + 1);
-		}
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		f->len[i] = min + x % (max - min + 1);
 		f->fd[i] = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		f->nfd = i + 1;
 		if (f->fd[i] < 0 || fill_file(f->fd[i], f->len[i], (uint32_t)i + 7)) {
@@ -606,16 +616,18 @@ static int claim_of(enum method_id id, enum route_id route, int *switches, int *
 
 static void case_title(const struct opts *o, const struct case_res *cs, char *buf, size_t len)
 {
-	char sz[32];
+	char sz[32], lo[32], hi[32];
 
 	fmt_bytes(sz, sizeof(sz), (double)cs->bytes);
+	fmt_bytes(lo, sizeof(lo), (double)cs->obj_min);
+	fmt_bytes(hi, sizeof(hi), (double)cs->obj_max);
 	if (cs->wl == W_BULK)
 		snprintf(buf, len, "bulk %s, route %s, receiver %s, %s cache",
 			 sz, route_names[cs->route], o->rx == RX_READ ? "read" : "discard",
 			 cs->cold ? "cold" : "warm");
 	else
-		snprintf(buf, len, "small: %lu files of 4-64 KiB + %d B header each (%s), route %s, receiver %s, %s cache",
-			 cs->objects, HDR_LEN, sz, route_names[cs->route],
+		snprintf(buf, len, "small: %lu files of %s-%s + %d B header each (%s), route %s, receiver %s, %s cache",
+			 cs->objects, lo, hi, HDR_LEN, sz, route_names[cs->route],
 			 o->rx == RX_READ ? "read" : "discard", cs->cold ? "cold" : "warm");
 }
 
@@ -864,6 +876,10 @@ static void json_write(const struct opts *o, FILE *f)
 			c ? "," : "", cs->wl == W_BULK ? "bulk" : "small",
 			(unsigned long long)cs->bytes, cs->objects, cs->wl == W_SMALL ? HDR_LEN : 0,
 			route_names[cs->route], cs->cold ? "true" : "false");
+		if (cs->wl == W_SMALL)
+			fprintf(f, ", \"object_min\": %llu, \"object_max\": %llu",
+				(unsigned long long)cs->obj_min,
+				(unsigned long long)cs->obj_max);
 		if (cs->note[0]) {
 			fprintf(f, ", \"note\": ");
 			json_str(f, cs->note);
@@ -1087,7 +1103,9 @@ static int run_route(const struct opts *o, enum route_id route, FILE *table)
 			cs->wl = o->workloads[w];
 			cs->route = route;
 			cs->objects = (unsigned long)n;
-			if (files_make(&f, o->dir, n, cs->wl == W_BULK ? o->sizes[s] : 0)) {
+			cs->obj_min = cs->wl == W_BULK ? o->sizes[s] : o->obj_min;
+			cs->obj_max = cs->wl == W_BULK ? o->sizes[s] : o->obj_max;
+			if (files_make(&f, o->dir, n, cs->obj_min, cs->obj_max)) {
 				snprintf(cs->unavail, sizeof(cs->unavail), "could not create test files in %s", o->dir);
 				continue;
 			}

@@ -29,6 +29,7 @@ struct spread spread_of(const double *v, size_t n);
 
 /* "1M", "64MiB", "4k", "1G", "4096": bytes. 0 on success, -1 if bad. */
 int parse_size(const char *s, uint64_t *out);
+int parse_size_range(const char *s, uint64_t *min, uint64_t *max);
 /* A positive decimal integer no larger than max. 0 ok, -1 bad. */
 int parse_uint(const char *s, unsigned long max, unsigned long *out);
 /* Human units with binary prefixes: "1.00 MiB", "512 B". */

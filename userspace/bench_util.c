@@ -136,6 +136,24 @@ static const char *fmt_scaled(char *buf, size_t len, double v, double step,
 	return buf;
 }
 
+/* "MIN-MAX", each a size as parse_size() takes it, MIN <= MAX. */
+int parse_size_range(const char *s, uint64_t *min, uint64_t *max)
+{
+	const char *dash = s ? strchr(s, '-') : NULL;
+	char lo[32];
+	uint64_t a, b;
+
+	if (!dash || (size_t)(dash - s) >= sizeof(lo))
+		return -1;
+	memcpy(lo, s, (size_t)(dash - s));
+	lo[dash - s] = '\0';
+	if (parse_size(lo, &a) || parse_size(dash + 1, &b) || a > b)
+		return -1;
+	*min = a;
+	*max = b;
+	return 0;
+}
+
 const char *fmt_bytes(char *buf, size_t len, double bytes)
 {
 	static const char *const u[] = { "B", "KiB", "MiB", "GiB", "TiB" };

@@ -65,7 +65,7 @@ int main(void)
 	double neg[] = { -1, -5, 10, 0, 2 }, big[100];
 	struct spread s;
 	char buf[32];
-	uint64_t v;
+	uint64_t v, w;
 	unsigned long u;
 	int i, count;
 
@@ -98,6 +98,14 @@ int main(void)
 	check(parse_size("1Mx", &v) == -1, "trailing junk refused");
 	check(parse_size("99999999999999999999", &v) == -1, "overflow refused");
 	check(parse_size("17179869184G", &v) == -1, "overflow by suffix refused");
+	check(parse_size_range("4K-64K", &v, &w) == 0 && v == 4096 && w == 65536,
+	      "range 4K-64K");
+	check(parse_size_range("1-1", &v, &w) == 0 && v == 1 && w == 1, "range 1-1");
+	check(parse_size_range("8K-4K", &v, &w) == -1, "range MIN > MAX refused");
+	check(parse_size_range("4K", &v, &w) == -1, "range without a dash refused");
+	check(parse_size_range("-4K", &v, &w) == -1, "range without MIN refused");
+	check(parse_size_range("4K-", &v, &w) == -1, "range without MAX refused");
+	check(parse_size_range("0-4K", &v, &w) == -1, "range from 0 refused");
 	check(parse_uint("5", 10, &u) == 0 && u == 5, "uint 5");
 	check(parse_uint("11", 10, &u) == -1, "uint above max refused");
 	check(parse_uint("0", 10, &u) == -1, "uint 0 refused");
@@ -174,6 +182,8 @@ expect 2 "invalid --receiver" "bench --receiver bogus" -- --receiver bogus
 expect 2 "invalid --route" "bench --route bogus" -- --route wifi
 expect 2 "invalid --workload" "bench --workload bogus" -- --workload huge
 expect 2 "invalid --bufsize" "bench --bufsize below 4K" -- --bufsize 100
+expect 2 "invalid --object-size '8K-4K'" "bench --object-size MIN above MAX" -- --object-size 8K-4K
+expect 2 "invalid --object-size '1-2G'" "bench --object-size above 1 GiB" -- --object-size 1-2G
 expect 2 "invalid argument 'extra'" "bench refuses a stray argument" -- extra
 expect 2 "usage" "bench refuses an unknown option" -- --frobnicate
 
