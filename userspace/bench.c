@@ -1132,6 +1132,34 @@ static int run_route(const struct opts *o, enum route_id route, FILE *table)
 	return err;
 }
 
+/*
+ * The small workload keeps every file open: raise the soft RLIMIT_NOFILE
+ * to fit (up to the hard limit), or say why it cannot run.
+ */
+static int fit_open_files(const struct opts *o)
+{
+	rlim_t need = (rlim_t)o->objects + 64;	/* sockets, pipes, tracefs */
+	struct rlimit rl;
+	int w, small = 0;
+
+	for (w = 0; w < o->nworkloads; w++)
+		small |= o->workloads[w] == W_SMALL;
+	if (!small || getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= need)
+		return 0;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+		fprintf(stderr, "zcsend bench: --objects %lu needs %llu open files, the hard limit is %llu (ulimit -Hn)\n",
+			o->objects, (unsigned long long)need,
+			(unsigned long long)rl.rlim_max);
+		return -1;
+	}
+	rl.rlim_cur = need;
+	if (setrlimit(RLIMIT_NOFILE, &rl)) {
+		perror("zcsend bench: setrlimit RLIMIT_NOFILE");
+		return -1;
+	}
+	return 0;
+}
+
 int cmd_bench(int argc, char **argv)
 {
 	struct sigaction sa;
@@ -1142,6 +1170,8 @@ int cmd_bench(int argc, char **argv)
 	st = parse_opts(argc, argv, &o);
 	if (st >= 0)
 		return st;
+	if (fit_open_files(&o))
+		return 1;
 	/* Table on stdout, unless --json (no FILE) takes stdout. */
 	table = o.json && !o.json_file ? NULL : stdout;
 	progress = isatty(STDERR_FILENO) && getenv("TERM") &&

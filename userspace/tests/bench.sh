@@ -184,6 +184,14 @@ expect 2 "invalid --workload" "bench --workload bogus" -- --workload huge
 expect 2 "invalid --bufsize" "bench --bufsize below 4K" -- --bufsize 100
 expect 2 "invalid --object-size '8K-4K'" "bench --object-size MIN above MAX" -- --object-size 8K-4K
 expect 2 "invalid --object-size '1-2G'" "bench --object-size above 1 GiB" -- --object-size 1-2G
+# More files than the hard open-file limit allows: a clear error before any work.
+out=$(ulimit -Sn 1024 && ulimit -Hn 1024 && "$TOOL" bench --workload small --objects 5000 --no-trace 2>&1)
+st=$?
+if [ $st = 1 ] && echo "$out" | grep -q -- "--objects 5000 needs 5064 open files, the hard limit is 1024"; then
+	ok 0 "bench --objects above the open-file hard limit is refused, with the limit named"
+else
+	ok 1 "bench --objects above the open-file hard limit (exit $st): $out"
+fi
 expect 2 "invalid argument 'extra'" "bench refuses a stray argument" -- extra
 expect 2 "usage" "bench refuses an unknown option" -- --frobnicate
 
