@@ -28,6 +28,7 @@
 #include <linux/splice.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <linux/uio.h>
 #include <net/sock.h>
 #include <net/tcp_states.h>
 
@@ -46,7 +47,6 @@ struct zcsend_tx {
 	int		err;		/* send error that stopped the range */
 	int		msg_flags;	/* MSG_DONTWAIT, MSG_NOSIGNAL */
 	bool		user_more;	/* ZCSEND_F_MORE */
-	void		*inline_buf;	/* bounce buffer for inline segments */
 };
 
 /* A validated segment of ZCSEND_IOC_SENDVEC. */
@@ -197,7 +197,7 @@ static unsigned int zcsend_batch_size(size_t len)
 }
 
 static int zcsend_tx_init(struct zcsend_tx *tx, struct socket *sock,
-			  u32 flags, size_t max_len, bool need_inline)
+			  u32 flags, size_t max_len)
 {
 	memset(tx, 0, sizeof(*tx));
 	tx->sock = sock;
@@ -214,21 +214,11 @@ static int zcsend_tx_init(struct zcsend_tx *tx, struct socket *sock,
 		if (!tx->bvec)
 			return -ENOMEM;
 	}
-	if (need_inline) {
-		tx->inline_buf = kmalloc(ZCSEND_INLINE_MAX, GFP_KERNEL);
-		if (!tx->inline_buf)
-			goto err_free_bvec;
-	}
 	return 0;
-
-err_free_bvec:
-	kvfree(tx->bvec);
-	return -ENOMEM;
 }
 
 static void zcsend_tx_destroy(struct zcsend_tx *tx)
 {
-	kfree(tx->inline_buf);
 	kvfree(tx->bvec);
 }
 
@@ -363,7 +353,7 @@ static ssize_t zcsend_send_range(struct zcsend_tx *tx, struct file *file,
 static ssize_t zcsend_send_inline(struct zcsend_tx *tx, void __user *addr,
 				  size_t len, bool more)
 {
-	struct kvec kv = { .iov_base = tx->inline_buf, .iov_len = len };
+	struct iovec iov = { .iov_base = addr, .iov_len = len };
 	struct msghdr msg = {
 		.msg_flags = tx->msg_flags | (more ? MSG_MORE : 0),
 	};
@@ -371,10 +361,10 @@ static ssize_t zcsend_send_inline(struct zcsend_tx *tx, void __user *addr,
 
 	if (!len)
 		return 0;
-	if (copy_from_user(tx->inline_buf, addr, len))
-		return -EFAULT;
 
-	ret = kernel_sendmsg(tx->sock, &msg, &kv, 1, len);
+	/* TCP copies straight from the caller's memory, as write(2) does. */
+	iov_iter_init(&msg.msg_iter, ITER_SOURCE, &iov, 1, len);
+	ret = sock_sendmsg(tx->sock, &msg);
 	if (ret > 0) {
 		zcsend_stat_add(ZCSEND_A_STATS_BYTES, ret);
 		zcsend_stat_add(ZCSEND_A_STATS_INLINE_BYTES, ret);
@@ -461,7 +451,7 @@ long zcsend_ioctl_sendfile(void __user *arg)
 	if (err)
 		goto err_put_file;
 
-	err = zcsend_tx_init(&tx, sock, k.flags, len, false);
+	err = zcsend_tx_init(&tx, sock, k.flags, len);
 	if (err)
 		goto err_put_sock;
 
@@ -624,16 +614,6 @@ static size_t zcsend_vsegs_max_len(const struct zcsend_vseg *vs, u32 nr)
 	return max;
 }
 
-static bool zcsend_vsegs_have_inline(const struct zcsend_vseg *vs, u32 nr)
-{
-	u32 i;
-
-	for (i = 0; i < nr; i++)
-		if (!vs[i].file && vs[i].len)
-			return true;
-	return false;
-}
-
 /*
  * Send the segments in order; stop at the first one not sent whole.
  * Return: total bytes queued, or a negative errno when none were; @k's
@@ -731,8 +711,7 @@ long zcsend_ioctl_sendvec(void __user *arg)
 
 	zcsend_plan(vs, k.nr_segs, k.flags & ZCSEND_F_MORE);
 	err = zcsend_tx_init(&tx, sock, k.flags,
-			     zcsend_vsegs_max_len(vs, k.nr_segs),
-			     zcsend_vsegs_have_inline(vs, k.nr_segs));
+			     zcsend_vsegs_max_len(vs, k.nr_segs));
 	if (err)
 		goto err_put_sock;
 
