@@ -23,7 +23,8 @@ KDIR ?= /lib/modules/$(KVER)/build
 KREL = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' \
 	$(KDIR)/include/generated/utsrelease.h 2>/dev/null || echo $(KVER))
 BUILD = $(TOP)/build/$(KREL)
-CACHE := $(TOP)/.cache
+# Caches live outside the checkout, so fresh clones (and CI) reuse them.
+CACHE := $(or $(ZCSEND_CACHE),/var/cache/zcsend)
 KSRC := $(CACHE)/linux-source-6.1
 CACHED_RELEASES = $(foreach s,6.1 6.12,$(shell cat $(CACHE)/kernels/$(s) 2>/dev/null))
 
