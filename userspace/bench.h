@@ -2,9 +2,11 @@
 /*
  * zcsend bench: shared declarations of the benchmark's parts.
  *
- *   bench.c          options, the run loop, the table, JSON and the plot
- *   bench_methods.c  one sender per way of sending a file
- *   bench_net.c      routes (loopback, veth between two netns), receiver
+ *   bench.c          options, workloads, the run loop, derived figures
+ *   bench_report.c   the table, the legend and the JSON
+ *   bench_plot.c     the charts (gnuplot)
+ *   bench_methods.c  the methods: one table entry per way of sending a file
+ *   bench_net.c      the routes (one table entry each) and the receiver
  *   bench_trace.c    CPU-copied bytes from kprobe events + hist triggers
  *   bench_util.c     statistics, units, parsing (host-tested, no I/O)
  */
@@ -42,23 +44,7 @@ const char *fmt_secs(char *buf, size_t len, double secs);
 int for_each_item(const char *list, int (*fn)(const char *item, void *arg),
 		  void *arg);
 
-/* ---- methods ---- */
-
-enum method_id {
-	M_READ_WRITE,
-	M_MMAP_WRITE,
-	M_SENDFILE,
-	M_SPLICE,
-	M_ZCSEND,
-	M_MSG_ZEROCOPY,
-	M_URING_SPLICE,
-	M_URING_SEND_ZC,
-	M_COUNT
-};
-
-extern const char *const method_names[M_COUNT];
-/* Method by name, or -1. */
-int method_by_name(const char *name);
+/* ---- methods: bench_methods.c ---- */
 
 /* One object to send: an optional header in memory, then a file range. */
 struct object {
@@ -79,12 +65,14 @@ struct send_counts {
 	int zc_copied_known;	/* the kernel reports copied-or-not */
 };
 
+struct bench_method;
+
 /*
  * struct method_ctx - per-run state of one method: the socket, a pipe, an
  * io_uring, /dev/zcsend, reused for every object of the run.
  */
 struct method_ctx {
-	enum method_id id;
+	const struct bench_method *method;
 	int sock;
 	int pipe_rd, pipe_wr;
 	int dev;
@@ -100,30 +88,57 @@ struct method_ctx {
 	uint32_t zc_next;
 };
 
+/* The article's figures for a method (DESIGN.md section 4). */
+struct article_claim {
+	int listed;		/* the article has a row for this method */
+	int mode_switches;	/* per transfer: 2 per system call */
+	int cpu_copies;		/* with scatter-gather DMA on the route */
+	int cpu_copies_nosg;	/* without it ("sendfile" vs "+ SG-DMA") */
+};
+
 /*
- * Why a method cannot run here (module missing, kernel too old), or NULL.
- * Checked once before the runs; reason points to static storage.
+ * struct bench_method - one way of sending a file. Adding a method is one
+ * entry in bench_methods[] (bench_methods.c).
+ * @name:        as given to --method and printed
+ * @unavailable: why it cannot run here (static string), or NULL; NULL
+ *               hook: always available
+ * @setup:       prepare @ctx on a connected socket (ctx->sock set,
+ *               everything else empty): 0 or -errno; NULL: nothing to do
+ * @send:        send one object: 0 or -errno
+ * @finish:      after the last object (wait for completions); may be NULL
+ * @teardown:    release what @setup made; safe after a failed setup
+ * @reports_zc_copies: the kernel can say it copied after all (zc-cp)
  */
-const char *method_unavailable(enum method_id id);
+struct bench_method {
+	const char *name;
+	const char *(*unavailable)(void);
+	int (*setup)(struct method_ctx *ctx, size_t buf_len);
+	int (*send)(struct method_ctx *ctx, const struct object *obj);
+	int (*finish)(struct method_ctx *ctx);
+	void (*teardown)(struct method_ctx *ctx);
+	struct article_claim article;
+	int reports_zc_copies;
+};
+
+extern const struct bench_method bench_methods[];
+extern const int bench_nmethods;
+/* Method by name, or NULL. */
+const struct bench_method *method_by_name(const char *name);
+
 /* Set up ctx for one run on a connected socket. 0, or -errno. */
-int method_open(struct method_ctx *ctx, enum method_id id, int sock,
-		size_t buf_len);
-/* Send one object. 0, or -errno (ctx->c has what was done). */
-int method_send(struct method_ctx *ctx, const struct object *obj);
-/* After the last object: wait for outstanding completions. 0 or -errno. */
-int method_finish(struct method_ctx *ctx);
+int method_open(struct method_ctx *ctx, const struct bench_method *m,
+		int sock, size_t buf_len);
 void method_close(struct method_ctx *ctx);
 
-/* ---- bench_net.c ---- */
+/* ---- routes and the receiver: bench_net.c ---- */
 
-enum route_id { R_LOOPBACK, R_VETH, R_VETH_NOSG, R_COUNT };
-extern const char *const route_names[R_COUNT];
-int route_by_name(const char *name);
+enum receiver_mode { RECEIVER_DISCARD, RECEIVER_READ };
 
-enum receiver_mode { RX_DISCARD, RX_READ };
+struct bench_route;
 
+/* struct route - a route set up for a run of the benchmark. */
 struct route {
-	enum route_id id;
+	const struct bench_route *def;
 	int netns_made;
 	char ns_send[32], ns_recv[32];
 	char dev_send[16], dev_recv[16];
@@ -131,8 +146,38 @@ struct route {
 	char addr[16];		/* receiver's IPv4 address */
 };
 
-/* Create the route (netns, veth, addresses, ethtool). 0 or -1 (printed). */
-int route_setup(struct route *r, enum route_id id);
+/*
+ * struct bench_route - one path from the sender to the receiver. Adding a
+ * route is one entry in bench_routes[] (bench_net.c).
+ * @name:       as given to --route and printed
+ * @prepare:    once before the probes are defined (load a module whose
+ *              functions are probed); NULL: nothing; 0 or -1
+ * @setup:      build the route (namespaces, links, offloads): 0, or -1
+ *              with the reason printed; r->def and r->orig_ns are set
+ * @teardown:   undo @setup; safe to call twice and after a failed setup
+ * @sender:     on each connected sending socket (e.g. kTLS TX): 0/-errno
+ * @receiver:   on each accepted socket in the receiver: 0 or -1
+ * @no_sg:      the sending device lacks scatter-gather: the article's
+ *              plain "sendfile" row (one CPU copy) applies
+ * @force_read: the receiver must read (kTLS decrypts on read)
+ */
+struct bench_route {
+	const char *name;
+	int (*prepare)(void);
+	int (*setup)(struct route *r);
+	void (*teardown)(struct route *r);
+	int (*sender)(int sock);
+	int (*receiver)(int fd);
+	int no_sg;
+	int force_read;
+};
+
+extern const struct bench_route bench_routes[];
+extern const int bench_nroutes;
+const struct bench_route *route_by_name(const char *name);
+
+/* Create the route; 0 or -1 (printed). */
+int route_setup(struct route *r, const struct bench_route *def);
 /* Undo route_setup; safe to call twice and from exit paths. */
 void route_teardown(struct route *r);
 
@@ -145,32 +190,32 @@ struct receiver {
 /* Fork the receiver (in the route's receive netns), listening. 0 or -1. */
 int receiver_start(struct receiver *rx, const struct route *r,
 		   enum receiver_mode mode);
-/* Connect a fresh TCP socket to it. fd or -1. */
+/* Connect a fresh TCP socket to it. fd or -errno. */
 int receiver_connect(const struct receiver *rx, const struct route *r);
 /* Wait for the receiver's byte count of the connection just shut down. */
 int receiver_result(const struct receiver *rx, uint64_t *bytes);
 void receiver_stop(struct receiver *rx);
 
-/* ---- bench_trace.c ---- */
+/* ---- bench_trace.c: CPU-copied bytes from kprobe events ---- */
 
 enum probe_id {
-	P_TCP_SENDMSG,		/* r: tcp_sendmsg_locked, bytes in sendmsg */
-	P_SPLICE_FROM_ITER,	/* r: skb_splice_from_iter (6.5+), by ref */
-	P_DO_TCP_SENDPAGES,	/* r: do_tcp_sendpages (6.1), by reference */
-	P_ZEROCOPY_ITER,	/* r: skb_zerocopy_iter_stream, by reference */
-	P_SKB_COPY_BITS,	/* p: skb_copy_bits len, segmentation copy */
-	P_VFS_READ,		/* r: vfs_read, page cache -> user copy */
-	P_TCP_COLLAPSE,		/* p: tcp_collapse, hits (receiver copies) */
-	P_COUNT
+	PROBE_TCP_SENDMSG,	/* bytes into TCP by any sendmsg */
+	PROBE_SPLICE_FROM_ITER,	/* of those, by page reference (6.5+) */
+	PROBE_DO_TCP_SENDPAGES,	/* by page reference through sendpage (6.1) */
+	PROBE_ZEROCOPY_ITER,	/* user pages pinned (MSG_ZEROCOPY, SEND_ZC) */
+	PROBE_SKB_COPY_BITS,	/* skb_copy_bits, split by caller */
+	PROBE_VFS_READ,		/* page cache -> user memory */
+	PROBE_TCP_COLLAPSE,	/* receive queue compaction, hits */
+	PROBE_COUNT
 };
 
 struct trace_sample {
-	int64_t sum[P_COUNT];
-	uint64_t hits[P_COUNT];
+	int64_t sum[PROBE_COUNT];
+	uint64_t hits[PROBE_COUNT];
 	/* skb_copy_bits split by caller (hist keyed on the stack trace) */
-	int64_t scb_segment;	/* under skb_segment: software GSO, sender */
-	int64_t scb_coalesce;	/* under skb_try_coalesce: receiver queue */
-	int64_t scb_other;
+	int64_t copy_bits_segment;	/* under skb_segment: software GSO */
+	int64_t copy_bits_coalesce;	/* under skb_try_coalesce: receiver */
+	int64_t copy_bits_other;
 };
 
 /* CPU-copied payload bytes of one run, derived from a trace_sample. */
@@ -196,6 +241,126 @@ void trace_delta(struct trace_sample *d, const struct trace_sample *before,
 		 const struct trace_sample *after);
 void trace_cleanup(void);
 void copies_from_sample(const struct trace_sample *s, struct copies *c);
+
+/* ---- runs and their results: bench.c, bench_report.c, bench_plot.c ---- */
+
+#define MAX_SIZES	8
+#define MAX_RUNS	1000
+#define MAX_METHODS	16
+#define MAX_ROUTES	16
+#define MAX_WORKLOADS	8
+
+struct bench_workload;
+
+struct opts {
+	uint64_t sizes[MAX_SIZES];
+	int nsizes;
+	unsigned long runs;
+	unsigned long objects;
+	uint64_t obj_min, obj_max;	/* small workload: file sizes */
+	const struct bench_method *methods[MAX_METHODS];
+	int nmethods;
+	const struct bench_route *routes[MAX_ROUTES];
+	int nroutes;
+	const struct bench_workload *workloads[MAX_WORKLOADS];
+	int nworkloads;
+	enum receiver_mode rx;
+	int cold;
+	int trace;
+	int json;
+	const char *json_file;
+	const char *plot_file;
+	const char *dir;
+	uint64_t buf_len;
+};
+
+/* One run of one method: what it moved, what it cost, what it copied. */
+struct run_rec {
+	int ok;
+	char err[96];
+	uint64_t requested, sent, received, syscalls;
+	double wall, usr, sys;
+	long vcs, ivcs;
+	struct copies cp;
+	struct trace_sample ts;
+	uint64_t zc_sends, zc_done, zc_copied;
+	int zc_known;
+};
+
+struct method_res {
+	const struct bench_method *method;
+	char unavail[200];
+	struct run_rec *runs;	/* runs[0] is the warm-up */
+	int nruns;
+};
+
+/* One case: a workload of one size on one route, every method. */
+struct case_res {
+	const struct bench_workload *wl;
+	uint64_t bytes;		/* per transfer, headers included */
+	unsigned long objects;
+	uint64_t obj_min, obj_max;	/* file sizes, before headers */
+	const struct bench_route *route;
+	int cold;		/* really cold (not tmpfs) */
+	char note[160];
+	char unavail[160];	/* the whole case (route setup failed) */
+	struct method_res m[MAX_METHODS];
+	int nm;
+};
+
+/*
+ * struct bench_workload - what one transfer is. Adding a workload is one
+ * entry in bench_workloads[] (bench.c).
+ * @name:         as given to --workload and printed
+ * @per_size:     one case per --size (else one case)
+ * @header_bytes: an in-memory header sent before each file
+ * @files:        how many files a case sends, and their size range
+ * @title:        the case's title line
+ */
+struct bench_workload {
+	const char *name;
+	int per_size;
+	uint32_t header_bytes;
+	void (*files)(const struct opts *o, int size_idx, struct case_res *cs);
+	void (*title)(const struct opts *o, const struct case_res *cs,
+		      char *buf, size_t len);
+};
+
+extern const struct bench_workload bench_workloads[];
+extern const int bench_nworkloads;
+
+/* The figures derived from a run; names as in the JSON summary. */
+enum metric {
+	BYTES_PER_S, REQUESTS_PER_S, CPU_S_PER_GIB, USER_S_PER_GIB,
+	SYS_S_PER_GIB, SYSCALLS, CTX_VOLUNTARY, CTX_INVOLUNTARY,
+	COPIES_PER_BYTE, COPIES_FILE_READ_PER_BYTE, COPIES_SEND_PER_BYTE,
+	COPIES_SEGMENT_PER_BYTE, COPIES_ZC_REPORTED_PER_BYTE,
+	BY_REFERENCE_PER_BYTE, RX_SIDE_COPIES_PER_BYTE, METRIC_COUNT
+};
+
+/* The JSON name of a metric, or NULL if the summary leaves it out. */
+const char *metric_json_name(enum metric x);
+/* Spread of a metric over the successful runs (warm-up excluded); *nok,
+ * if not NULL, gets how many runs succeeded. */
+struct spread metric_spread(const struct case_res *cs, const struct method_res *m,
+			    enum metric x, int *nok);
+/* The method's result in a case if it ran, else NULL. */
+const struct method_res *find_method(const struct case_res *cs, const char *name);
+/* The article's figures for a method on a route: 0 if it has no row. */
+int article_claim_of(const struct bench_method *m, const struct bench_route *r,
+		     int *switches, int *copies);
+
+/* bench_report.c: the table, legend and JSON. copy_why: NULL if CPU
+ * copies were measured, else why not. */
+void print_case(const struct opts *o, const struct case_res *cs,
+		const char *copy_why, FILE *out);
+void print_legend(const char *copy_why, FILE *out);
+void json_write(const struct opts *o, const struct case_res *cases, int ncases,
+		const char *copy_why, FILE *f);
+
+/* bench_plot.c: charts of the cases (.png or .svg). 0 or -1. */
+int plot_write(const struct opts *o, const struct case_res *cases, int ncases,
+	       const char *copy_why, const char *file);
 
 /* ---- signals: set by bench.c's handler ---- */
 extern volatile int bench_stop_signal;

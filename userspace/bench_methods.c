@@ -47,27 +47,6 @@
 #define IORING_NOTIF_USAGE_ZC_COPIED (1U << 31)
 #endif
 
-const char *const method_names[M_COUNT] = {
-	[M_READ_WRITE] = "read+write",
-	[M_MMAP_WRITE] = "mmap+write",
-	[M_SENDFILE] = "sendfile",
-	[M_SPLICE] = "splice",
-	[M_ZCSEND] = "zcsend",
-	[M_MSG_ZEROCOPY] = "msg_zerocopy",
-	[M_URING_SPLICE] = "uring_splice",
-	[M_URING_SEND_ZC] = "uring_send_zc",
-};
-
-int method_by_name(const char *name)
-{
-	int i;
-
-	for (i = 0; i < M_COUNT; i++)
-		if (strcmp(name, method_names[i]) == 0)
-			return i;
-	return -1;
-}
-
 static char unavail_zcsend[160];
 static char unavail_uring[160];
 
@@ -99,11 +78,10 @@ static const char *zcsend_unavailable(void)
 	return NULL;
 }
 
-static const char *uring_unavailable(enum method_id id)
+static const char *uring_unavailable(int op, const char *what)
 {
 	struct io_uring_probe *probe;
 	struct io_uring ring;
-	int op = id == M_URING_SPLICE ? IORING_OP_SPLICE : IORING_OP_SEND_ZC;
 	int err;
 
 	err = io_uring_queue_init(4, &ring, 0);
@@ -122,88 +100,89 @@ static const char *uring_unavailable(enum method_id id)
 	err = io_uring_opcode_supported(probe, op);
 	io_uring_free_probe(probe);
 	if (!err) {
-		snprintf(unavail_uring, sizeof(unavail_uring), "this kernel's io_uring lacks %s",
-			 op == IORING_OP_SPLICE ? "IORING_OP_SPLICE" : "IORING_OP_SEND_ZC (6.0+)");
+		snprintf(unavail_uring, sizeof(unavail_uring),
+			 "this kernel's io_uring lacks %s", what);
 		return unavail_uring;
 	}
 	return NULL;
 }
 
-const char *method_unavailable(enum method_id id)
+static const char *uring_splice_unavailable(void)
 {
-	switch (id) {
-	case M_ZCSEND:
-		return zcsend_unavailable();
-	case M_URING_SPLICE:
-	case M_URING_SEND_ZC:
-		return uring_unavailable(id);
-	default:
-		return NULL;
-	}
+	return uring_unavailable(IORING_OP_SPLICE, "IORING_OP_SPLICE");
 }
 
-int method_open(struct method_ctx *ctx, enum method_id id, int sock,
-		size_t buf_len)
+static const char *uring_send_zc_unavailable(void)
 {
-	int one = 1, err;
+	return uring_unavailable(IORING_OP_SEND_ZC, "IORING_OP_SEND_ZC (6.0+)");
+}
 
-	memset(ctx, 0, sizeof(*ctx));
-	ctx->id = id;
-	ctx->sock = sock;
-	ctx->pipe_rd = ctx->pipe_wr = ctx->dev = -1;
-	switch (id) {
-	case M_READ_WRITE:
-		ctx->buf_len = buf_len;
-		ctx->buf = malloc(buf_len);
-		if (!ctx->buf)
-			return -ENOMEM;
-		break;
-	case M_SPLICE:
-	case M_URING_SPLICE: {
-		int p[2];
+/* ---- setup and teardown of a run's resources ---- */
 
-		if (pipe2(p, O_CLOEXEC))
-			return -errno;
-		ctx->pipe_rd = p[0];
-		ctx->pipe_wr = p[1];
-		if (id == M_SPLICE)
-			break;
-	}
-		/* fall through */
-	case M_URING_SEND_ZC:
-		ctx->ring = calloc(1, sizeof(struct io_uring));
-		if (!ctx->ring)
-			goto err_close;
-		err = io_uring_queue_init(8, ctx->ring, 0);
-		if (err < 0) {
-			free(ctx->ring);
-			ctx->ring = NULL;
-			method_close(ctx);
-			return err;
-		}
-		ctx->report_usage = 1;
-		break;
-	case M_ZCSEND:
-		ctx->dev = open(ZCSEND_DEVICE_PATH, O_RDONLY | O_CLOEXEC);
-		if (ctx->dev < 0)
-			return -errno;
-		break;
-	case M_MSG_ZEROCOPY:
-		if (setsockopt(sock, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof(one)))
-			return -errno;
-		ctx->c.zc_copied_known = 1;
-		break;
-	default:
-		break;
-	}
+static int setup_buffer(struct method_ctx *ctx, size_t buf_len)
+{
+	ctx->buf_len = buf_len;
+	ctx->buf = malloc(buf_len);
+	return ctx->buf ? 0 : -ENOMEM;
+}
+
+static int setup_pipe(struct method_ctx *ctx, size_t buf_len)
+{
+	int p[2];
+
+	(void)buf_len;
+	if (pipe2(p, O_CLOEXEC))
+		return -errno;
+	ctx->pipe_rd = p[0];
+	ctx->pipe_wr = p[1];
 	return 0;
-
-err_close:
-	method_close(ctx);
-	return -ENOMEM;
 }
 
-void method_close(struct method_ctx *ctx)
+static int setup_ring(struct method_ctx *ctx, size_t buf_len)
+{
+	int err;
+
+	(void)buf_len;
+	ctx->ring = calloc(1, sizeof(struct io_uring));
+	if (!ctx->ring)
+		return -ENOMEM;
+	err = io_uring_queue_init(8, ctx->ring, 0);
+	if (err < 0) {
+		free(ctx->ring);
+		ctx->ring = NULL;
+		return err;
+	}
+	ctx->report_usage = 1;
+	return 0;
+}
+
+static int setup_pipe_and_ring(struct method_ctx *ctx, size_t buf_len)
+{
+	int err = setup_pipe(ctx, buf_len);
+
+	return err ? err : setup_ring(ctx, buf_len);
+}
+
+static int setup_device(struct method_ctx *ctx, size_t buf_len)
+{
+	(void)buf_len;
+	ctx->dev = open(ZCSEND_DEVICE_PATH, O_RDONLY | O_CLOEXEC);
+	return ctx->dev < 0 ? -errno : 0;
+}
+
+static int setup_so_zerocopy(struct method_ctx *ctx, size_t buf_len)
+{
+	int one = 1;
+
+	(void)buf_len;
+	if (setsockopt(ctx->sock, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof(one)))
+		return -errno;
+	ctx->c.zc_copied_known = 1;
+	return 0;
+}
+
+/* Releases whatever a setup made: every method's teardown. */
+static void release_all(struct method_ctx *ctx)
 {
 	if (ctx->ring) {
 		io_uring_queue_exit(ctx->ring);
@@ -223,11 +202,35 @@ void method_close(struct method_ctx *ctx)
 	ctx->zc_len = NULL;
 }
 
-/* write(2) all of buf, counting calls. */
-static int write_all(struct method_ctx *ctx, const char *p, size_t len)
+int method_open(struct method_ctx *ctx, const struct bench_method *m,
+		int sock, size_t buf_len)
+{
+	int err;
+
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->method = m;
+	ctx->sock = sock;
+	ctx->pipe_rd = ctx->pipe_wr = ctx->dev = -1;
+	err = m->setup ? m->setup(ctx, buf_len) : 0;
+	if (err)
+		method_close(ctx);
+	return err;
+}
+
+void method_close(struct method_ctx *ctx)
+{
+	ctx->method->teardown(ctx);
+}
+
+#define USE_WRITE	(-1)
+
+/* All of buf by send(2) with flags, or write(2) if flags is USE_WRITE,
+ * counting calls. */
+static int send_all(struct method_ctx *ctx, const char *p, size_t len, int flags)
 {
 	while (len) {
-		ssize_t n = write(ctx->sock, p, len);
+		ssize_t n = flags == USE_WRITE ? write(ctx->sock, p, len) :
+				send(ctx->sock, p, len, flags);
 
 		ctx->c.syscalls++;
 		if (n < 0) {
@@ -242,23 +245,9 @@ static int write_all(struct method_ctx *ctx, const char *p, size_t len)
 	return 0;
 }
 
-/* send(2) with flags, all of it. */
-static int send_all(struct method_ctx *ctx, const char *p, size_t len, int flags)
+static int write_all(struct method_ctx *ctx, const char *p, size_t len)
 {
-	while (len) {
-		ssize_t n = send(ctx->sock, p, len, flags);
-
-		ctx->c.syscalls++;
-		if (n < 0) {
-			if (errno == EINTR && !bench_stop_signal)
-				continue;
-			return -errno;
-		}
-		ctx->c.bytes += (uint64_t)n;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return send_all(ctx, p, len, USE_WRITE);
 }
 
 static int send_read_write(struct method_ctx *ctx, const struct object *o)
@@ -522,65 +511,134 @@ static int zcsend_vec(struct method_ctx *ctx, const struct object *o)
 	return 0;
 }
 
-/*
- * MSG_ZEROCOPY completions: each notification covers send ids
- * [ee_info, ee_data]; ee_code SO_EE_CODE_ZEROCOPY_COPIED means the kernel
- * copied those bytes after all (on loopback and veth it always does: the
- * data is delivered to a local socket).
- */
-static int zc_read_completions(struct method_ctx *ctx, int wait)
+/* Wait for the error queue to become readable (10 s at most). */
+static int zc_wait_errqueue(struct method_ctx *ctx)
 {
-	while (ctx->c.zc_done < ctx->c.zc_sends) {
-		char control[128];
-		struct msghdr msg = { .msg_control = control,
-				      .msg_controllen = sizeof(control) };
-		struct sock_extended_err *ee;
-		struct cmsghdr *cm;
-		uint32_t id;
+	struct pollfd pfd = { .fd = ctx->sock, .events = 0 };
 
-		if (recvmsg(ctx->sock, &msg, MSG_ERRQUEUE) < 0) {
-			ctx->c.syscalls++;
-			if (errno == EINTR && !bench_stop_signal)
-				continue;
-			if (errno != EAGAIN)
-				return -errno;
-			if (!wait)
-				return 0;
-			{
-				struct pollfd pfd = { .fd = ctx->sock, .events = 0 };
+	ctx->c.syscalls++;
+	if (poll(&pfd, 1, 10000) < 0 && errno != EINTR)
+		return -errno;
+	return bench_stop_signal ? -EINTR : 0;
+}
 
-				ctx->c.syscalls++;
-				if (poll(&pfd, 1, 10000) < 0 && errno != EINTR)
-					return -errno;
-				if (bench_stop_signal)
-					return -EINTR;
-			}
-			continue;
+/* Account one completion notification: send ids [ee_info, ee_data]. */
+static int zc_account(struct method_ctx *ctx, struct msghdr *msg)
+{
+	struct cmsghdr *cm = CMSG_FIRSTHDR(msg);
+	struct sock_extended_err *ee;
+	uint32_t id;
+
+	if (!cm)
+		return -EIO;
+	ee = (struct sock_extended_err *)CMSG_DATA(cm);
+	if (ee->ee_errno != 0 || ee->ee_origin != SO_EE_ORIGIN_ZEROCOPY)
+		return -EIO;
+	for (id = ee->ee_info; ; id++) {
+		if (id < ctx->zc_next) {
+			ctx->c.zc_done++;
+			if (ee->ee_code & SO_EE_CODE_ZEROCOPY_COPIED)
+				ctx->c.zc_copied_bytes += ctx->zc_len[id];
 		}
-		ctx->c.syscalls++;
-		cm = CMSG_FIRSTHDR(&msg);
-		if (!cm)
-			return -EIO;
-		ee = (struct sock_extended_err *)CMSG_DATA(cm);
-		if (ee->ee_errno != 0 || ee->ee_origin != SO_EE_ORIGIN_ZEROCOPY)
-			return -EIO;
-		for (id = ee->ee_info; ; id++) {
-			if (id < ctx->zc_next) {
-				ctx->c.zc_done++;
-				if (ee->ee_code & SO_EE_CODE_ZEROCOPY_COPIED)
-					ctx->c.zc_copied_bytes += ctx->zc_len[id];
-			}
-			if (id == ee->ee_data)
-				break;
-		}
+		if (id == ee->ee_data)
+			break;
 	}
 	return 0;
 }
 
-static int send_msg_zerocopy(struct method_ctx *ctx, const struct object *o)
+/*
+ * MSG_ZEROCOPY completions: each notification covers a range of send ids;
+ * ee_code SO_EE_CODE_ZEROCOPY_COPIED means the kernel copied those bytes
+ * after all (on loopback and veth it always does: the data is delivered
+ * to a local socket).
+ */
+static int zc_read_completions(struct method_ctx *ctx, int wait)
+{
+	int err;
+
+	while (ctx->c.zc_done < ctx->c.zc_sends) {
+		char control[128];
+		struct msghdr msg = { .msg_control = control,
+				      .msg_controllen = sizeof(control) };
+
+		ctx->c.syscalls++;
+		if (recvmsg(ctx->sock, &msg, MSG_ERRQUEUE) >= 0) {
+			err = zc_account(ctx, &msg);
+			if (err)
+				return err;
+			continue;
+		}
+		if (errno == EINTR && !bench_stop_signal)
+			continue;
+		if (errno != EAGAIN)
+			return -errno;
+		if (!wait)
+			return 0;
+		err = zc_wait_errqueue(ctx);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Room for one more send id's length. */
+static int zc_grow(struct method_ctx *ctx)
+{
+	size_t cap;
+	uint64_t *p;
+
+	if (ctx->zc_next < ctx->zc_cap)
+		return 0;
+	cap = ctx->zc_cap ? ctx->zc_cap * 2 : 256;
+	p = realloc(ctx->zc_len, cap * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	ctx->zc_len = p;
+	ctx->zc_cap = cap;
+	return 0;
+}
+
+/* send(MSG_ZEROCOPY) all of data, reading completions as they come. */
+static int zc_send_range(struct method_ctx *ctx, const char *data, size_t left)
+{
+	int err = 0;
+
+	while (left && !err) {
+		ssize_t n;
+
+		err = zc_grow(ctx);
+		if (err)
+			break;
+		n = send(ctx->sock, data, left, MSG_ZEROCOPY);
+		ctx->c.syscalls++;
+		if (n < 0) {
+			/* ENOBUFS: notifications fill optmem; read them. */
+			if (errno == ENOBUFS || (errno == EINTR && !bench_stop_signal))
+				err = zc_read_completions(ctx, errno == ENOBUFS);
+			else
+				err = -errno;
+			continue;
+		}
+		ctx->zc_len[ctx->zc_next++] = (uint64_t)n;
+		ctx->c.zc_sends++;
+		ctx->c.bytes += (uint64_t)n;
+		data += n;
+		left -= (size_t)n;
+		err = zc_read_completions(ctx, 0);
+	}
+	return err;
+}
+
+/*
+ * Header by send(MSG_MORE), then the file's mmapped range through
+ * send_range, which returns only when the kernel is done with the pages.
+ */
+static int send_mapped(struct method_ctx *ctx, const struct object *o,
+		       int (*send_range)(struct method_ctx *ctx, const char *data,
+					 size_t len))
 {
 	const char *data;
-	size_t maplen, left = (size_t)o->len;
+	size_t maplen;
 	void *base;
 	int err;
 
@@ -592,48 +650,28 @@ static int send_msg_zerocopy(struct method_ctx *ctx, const struct object *o)
 	err = map_range(ctx, o, &base, &maplen, &data);
 	if (err)
 		return err;
-	while (left) {
-		ssize_t n;
-
-		if (ctx->zc_next == ctx->zc_cap) {
-			size_t cap = ctx->zc_cap ? ctx->zc_cap * 2 : 256;
-			uint64_t *p = realloc(ctx->zc_len, cap * sizeof(*p));
-
-			if (!p) {
-				err = -ENOMEM;
-				break;
-			}
-			ctx->zc_len = p;
-			ctx->zc_cap = cap;
-		}
-		n = send(ctx->sock, data, left, MSG_ZEROCOPY);
-		ctx->c.syscalls++;
-		if (n < 0) {
-			/* ENOBUFS: notifications fill optmem; read them. */
-			if (errno == ENOBUFS || (errno == EINTR && !bench_stop_signal)) {
-				err = zc_read_completions(ctx, errno == ENOBUFS);
-				if (err)
-					break;
-				continue;
-			}
-			err = -errno;
-			break;
-		}
-		ctx->zc_len[ctx->zc_next++] = (uint64_t)n;
-		ctx->c.zc_sends++;
-		ctx->c.bytes += (uint64_t)n;
-		data += n;
-		left -= (size_t)n;
-		err = zc_read_completions(ctx, 0);
-		if (err)
-			break;
-	}
-	/* The pages stay pinned until completion: wait before unmapping. */
-	if (!err)
-		err = zc_read_completions(ctx, 1);
+	err = send_range(ctx, data, (size_t)o->len);
 	if (unmap_range(ctx, base, maplen) && !err)
 		err = -errno;
 	return err;
+}
+
+/* The pages stay pinned until completion: wait before unmapping. */
+static int zc_send_and_wait(struct method_ctx *ctx, const char *data, size_t len)
+{
+	int err = zc_send_range(ctx, data, len);
+
+	return err ? err : zc_read_completions(ctx, 1);
+}
+
+static int send_msg_zerocopy(struct method_ctx *ctx, const struct object *o)
+{
+	return send_mapped(ctx, o, zc_send_and_wait);
+}
+
+static int finish_msg_zerocopy(struct method_ctx *ctx)
+{
+	return zc_read_completions(ctx, 1);
 }
 
 /* Submit what is queued and wait for at least one CQE, counting the call. */
@@ -648,9 +686,49 @@ static int uring_submit_wait(struct method_ctx *ctx, unsigned int nr)
 	return err < 0 ? err : 0;
 }
 
+/* Queue file -> pipe linked to pipe -> socket: one io_uring_enter. */
+static int uring_queue_splices(struct method_ctx *ctx, int fd, uint64_t off,
+			       unsigned int want)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ctx->ring);
+
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_splice(sqe, fd, (int64_t)off, ctx->pipe_wr, -1, want,
+			     SPLICE_F_MOVE);
+	sqe->flags |= IOSQE_IO_LINK;
+	sqe->user_data = 0;
+	sqe = io_uring_get_sqe(ctx->ring);
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_splice(sqe, ctx->pipe_rd, -1, ctx->sock, -1, want,
+			     SPLICE_F_MOVE | SPLICE_F_MORE);
+	sqe->user_data = 1;
+	return 0;
+}
+
+/* Reap both splices' CQEs: res[0] file -> pipe, res[1] pipe -> socket. */
+static int uring_reap_splices(struct method_ctx *ctx, int res[2])
+{
+	struct io_uring_cqe *cqe;
+	int i, err;
+
+	for (i = 0; i < 2; i++) {
+		if (i && io_uring_peek_cqe(ctx->ring, &cqe)) {
+			err = uring_submit_wait(ctx, 1);
+			if (err)
+				return err;
+		}
+		if (io_uring_peek_cqe(ctx->ring, &cqe))
+			return -EIO;
+		res[cqe->user_data & 1] = cqe->res;
+		io_uring_cqe_seen(ctx->ring, cqe);
+	}
+	return 0;
+}
+
 static int send_uring_splice(struct method_ctx *ctx, const struct object *o)
 {
-	struct io_uring *ring = ctx->ring;
 	uint64_t off = o->off, left = o->len;
 	int err;
 
@@ -661,38 +739,15 @@ static int send_uring_splice(struct method_ctx *ctx, const struct object *o)
 	}
 	while (left) {
 		unsigned int want = left > (1 << 16) ? (1 << 16) : (unsigned int)left;
-		struct io_uring_sqe *sqe;
-		struct io_uring_cqe *cqe;
-		int res[2] = { 0, 0 }, i;
+		int res[2] = { 0, 0 };
 
-		/* file -> pipe, linked to pipe -> socket: one io_uring_enter */
-		sqe = io_uring_get_sqe(ring);
-		if (!sqe)
-			return -EBUSY;
-		io_uring_prep_splice(sqe, o->fd, (int64_t)off, ctx->pipe_wr, -1, want,
-				     SPLICE_F_MOVE);
-		sqe->flags |= IOSQE_IO_LINK;
-		sqe->user_data = 0;
-		sqe = io_uring_get_sqe(ring);
-		if (!sqe)
-			return -EBUSY;
-		io_uring_prep_splice(sqe, ctx->pipe_rd, -1, ctx->sock, -1, want,
-				     SPLICE_F_MOVE | SPLICE_F_MORE);
-		sqe->user_data = 1;
-		err = uring_submit_wait(ctx, 2);
+		err = uring_queue_splices(ctx, o->fd, off, want);
+		if (!err)
+			err = uring_submit_wait(ctx, 2);
+		if (!err)
+			err = uring_reap_splices(ctx, res);
 		if (err)
 			return err;
-		for (i = 0; i < 2; i++) {
-			if (i && io_uring_peek_cqe(ring, &cqe)) {
-				err = uring_submit_wait(ctx, 1);
-				if (err)
-					return err;
-			}
-			if (io_uring_peek_cqe(ring, &cqe))
-				return -EIO;
-			res[cqe->user_data & 1] = cqe->res;
-			io_uring_cqe_seen(ring, cqe);
-		}
 		if (res[0] <= 0)
 			return res[0] < 0 ? res[0] : -ENODATA;
 		if (res[1] < 0)
@@ -708,67 +763,85 @@ static int send_uring_splice(struct method_ctx *ctx, const struct object *o)
 	return 0;
 }
 
-/*
- * IORING_OP_SEND_ZC of the mmapped range with MSG_WAITALL: one SQE gives a
- * result CQE (flagged IORING_CQE_F_MORE) and later a notification CQE
- * (IORING_CQE_F_NOTIF) once the pages are free. With
- * IORING_SEND_ZC_REPORT_USAGE (6.2+) the notification says whether the
- * kernel copied after all; 6.1 refuses the flag (EINVAL), then we send
- * without it and the copied figure is unknown.
- */
-static int send_uring_send_zc(struct method_ctx *ctx, const struct object *o)
+/* A SEND_ZC notification: the pages of one send are free again. */
+static void uring_notif(struct method_ctx *ctx, const struct io_uring_cqe *cqe,
+			unsigned int *notifs)
 {
-	struct io_uring *ring = ctx->ring;
-	const char *data;
-	size_t maplen, left = (size_t)o->len;
-	unsigned int notifs = 0;
-	void *base;
-	int err;
+	(*notifs)--;
+	ctx->c.zc_done++;
+	if (cqe->res & IORING_NOTIF_USAGE_ZC_COPIED)
+		ctx->c.zc_copied_bytes += cqe->user_data;
+}
 
-	if (o->hdr_len) {
-		err = send_all(ctx, o->hdr, o->hdr_len, MSG_MORE);
+/* One SEND_ZC of chunk bytes; *res its result, notifications counted. */
+static int uring_send_zc_once(struct method_ctx *ctx, const char *data,
+			      unsigned int chunk, int *res, unsigned int *notifs)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ctx->ring);
+	struct io_uring_cqe *cqe;
+	int err, got_res = 0;
+
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_send_zc(sqe, ctx->sock, data, chunk, MSG_WAITALL,
+			      ctx->report_usage ? IORING_SEND_ZC_REPORT_USAGE : 0);
+	sqe->user_data = chunk;	/* the notification carries it too */
+	err = uring_submit_wait(ctx, 1);
+	while (!err && !got_res) {
+		if (io_uring_peek_cqe(ctx->ring, &cqe)) {
+			err = uring_submit_wait(ctx, 1);
+			continue;
+		}
+		if (cqe->flags & IORING_CQE_F_NOTIF) {
+			uring_notif(ctx, cqe, notifs);
+		} else {
+			*res = cqe->res;
+			got_res = 1;
+			if (cqe->flags & IORING_CQE_F_MORE)
+				(*notifs)++;
+		}
+		io_uring_cqe_seen(ctx->ring, cqe);
+	}
+	return err;
+}
+
+/* The pages stay pinned until the notifications: wait for them. */
+static int uring_wait_notifs(struct method_ctx *ctx, unsigned int notifs)
+{
+	while (notifs) {
+		struct io_uring_cqe *cqe;
+		int err;
+
+		ctx->c.syscalls++;
+		err = io_uring_wait_cqe(ctx->ring, &cqe);
+		if (err == -EINTR && !bench_stop_signal)
+			continue;
 		if (err)
 			return err;
+		if (cqe->flags & IORING_CQE_F_NOTIF)
+			uring_notif(ctx, cqe, &notifs);
+		io_uring_cqe_seen(ctx->ring, cqe);
 	}
-	err = map_range(ctx, o, &base, &maplen, &data);
-	if (err)
-		return err;
-	while (left && !err) {
-		struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
-		struct io_uring_cqe *cqe;
-		int res = 0, got_res = 0;
-		unsigned int chunk = left > (1U << 30) ? (1U << 30) : (unsigned int)left;
+	return 0;
+}
 
-		if (!sqe) {
-			err = -EBUSY;
-			break;
-		}
-		io_uring_prep_send_zc(sqe, ctx->sock, data, chunk, MSG_WAITALL,
-				      ctx->report_usage ? IORING_SEND_ZC_REPORT_USAGE : 0);
-		sqe->user_data = chunk;	/* the notification carries it too */
-		err = uring_submit_wait(ctx, 1);
-		while (!err && !got_res) {
-			if (io_uring_peek_cqe(ring, &cqe)) {
-				err = uring_submit_wait(ctx, 1);
-				continue;
-			}
-			if (cqe->flags & IORING_CQE_F_NOTIF) {
-				notifs--;
-				ctx->c.zc_done++;
-				if (cqe->res & IORING_NOTIF_USAGE_ZC_COPIED)
-					ctx->c.zc_copied_bytes += cqe->user_data;
-			} else {
-				res = cqe->res;
-				got_res = 1;
-				if (cqe->flags & IORING_CQE_F_MORE)
-					notifs++;
-			}
-			io_uring_cqe_seen(ring, cqe);
-		}
+/* SEND_ZC all of data; 6.1 refuses the usage report (EINVAL): retry
+ * without it, and the copied figure is then unknown. */
+static int uring_send_zc_range(struct method_ctx *ctx, const char *data,
+			       size_t left)
+{
+	unsigned int notifs = 0;
+	int err = 0;
+
+	while (left && !err) {
+		unsigned int chunk = left > (1U << 30) ? (1U << 30) : (unsigned int)left;
+		int res = 0;
+
+		err = uring_send_zc_once(ctx, data, chunk, &res, &notifs);
 		if (err)
 			break;
 		if (res == -EINVAL && ctx->report_usage) {
-			ctx->report_usage = 0;	/* 6.1: retry without */
+			ctx->report_usage = 0;
 			continue;
 		}
 		if (res < 0) {
@@ -781,58 +854,61 @@ static int send_uring_send_zc(struct method_ctx *ctx, const struct object *o)
 		data += res;
 		left -= (size_t)res;
 	}
-	/* The pages stay pinned until the notifications: wait for them. */
-	while (!err && notifs) {
-		struct io_uring_cqe *cqe;
-
-		ctx->c.syscalls++;
-		err = io_uring_wait_cqe(ring, &cqe);
-		if (err == -EINTR && !bench_stop_signal) {
-			err = 0;
-			continue;
-		}
-		if (err)
-			break;
-		if (cqe->flags & IORING_CQE_F_NOTIF) {
-			notifs--;
-			ctx->c.zc_done++;
-			if (cqe->res & IORING_NOTIF_USAGE_ZC_COPIED)
-				ctx->c.zc_copied_bytes += cqe->user_data;
-		}
-		io_uring_cqe_seen(ring, cqe);
-	}
-	if (unmap_range(ctx, base, maplen) && !err)
-		err = -errno;
-	return err;
+	return err ? err : uring_wait_notifs(ctx, notifs);
 }
 
-int method_send(struct method_ctx *ctx, const struct object *o)
+/*
+ * IORING_OP_SEND_ZC of the mmapped range with MSG_WAITALL: one SQE gives a
+ * result CQE (flagged IORING_CQE_F_MORE) and later a notification CQE
+ * (IORING_CQE_F_NOTIF) once the pages are free. With
+ * IORING_SEND_ZC_REPORT_USAGE (6.2+) the notification says whether the
+ * kernel copied after all.
+ */
+static int send_uring_send_zc(struct method_ctx *ctx, const struct object *o)
 {
-	switch (ctx->id) {
-	case M_READ_WRITE:
-		return send_read_write(ctx, o);
-	case M_MMAP_WRITE:
-		return send_mmap_write(ctx, o);
-	case M_SENDFILE:
-		return send_sendfile(ctx, o);
-	case M_SPLICE:
-		return send_splice(ctx, o);
-	case M_ZCSEND:
-		return o->hdr_len ? zcsend_vec(ctx, o) : zcsend_file(ctx, o);
-	case M_MSG_ZEROCOPY:
-		return send_msg_zerocopy(ctx, o);
-	case M_URING_SPLICE:
-		return send_uring_splice(ctx, o);
-	case M_URING_SEND_ZC:
-		return send_uring_send_zc(ctx, o);
-	default:
-		return -EINVAL;
-	}
+	return send_mapped(ctx, o, uring_send_zc_range);
 }
 
-int method_finish(struct method_ctx *ctx)
+static int send_zcsend(struct method_ctx *ctx, const struct object *o)
 {
-	if (ctx->id == M_MSG_ZEROCOPY)
-		return zc_read_completions(ctx, 1);
-	return 0;
+	return o->hdr_len ? zcsend_vec(ctx, o) : zcsend_file(ctx, o);
+}
+
+/*
+ * The methods, in the order they are run and printed. The article's rows
+ * (DESIGN.md section 4): mode switches, CPU copies with and without
+ * scatter-gather DMA ("sendfile" vs "sendfile + SG-DMA").
+ */
+const struct bench_method bench_methods[] = {
+	{ .name = "read+write", .setup = setup_buffer, .send = send_read_write,
+	  .teardown = release_all, .article = { 1, 4, 2, 2 } },
+	{ .name = "mmap+write", .send = send_mmap_write,
+	  .teardown = release_all, .article = { 1, 4, 1, 1 } },
+	{ .name = "sendfile", .send = send_sendfile,
+	  .teardown = release_all, .article = { 1, 2, 0, 1 } },
+	{ .name = "splice", .setup = setup_pipe, .send = send_splice,
+	  .teardown = release_all, .article = { 1, 2, 0, 0 } },
+	{ .name = "zcsend", .unavailable = zcsend_unavailable,
+	  .setup = setup_device, .send = send_zcsend, .teardown = release_all },
+	{ .name = "msg_zerocopy", .setup = setup_so_zerocopy,
+	  .send = send_msg_zerocopy, .finish = finish_msg_zerocopy,
+	  .teardown = release_all, .reports_zc_copies = 1 },
+	{ .name = "uring_splice", .unavailable = uring_splice_unavailable,
+	  .setup = setup_pipe_and_ring, .send = send_uring_splice,
+	  .teardown = release_all },
+	{ .name = "uring_send_zc", .unavailable = uring_send_zc_unavailable,
+	  .setup = setup_ring, .send = send_uring_send_zc,
+	  .teardown = release_all, .reports_zc_copies = 1 },
+};
+
+const int bench_nmethods = (int)(sizeof(bench_methods) / sizeof(bench_methods[0]));
+
+const struct bench_method *method_by_name(const char *name)
+{
+	int i;
+
+	for (i = 0; i < bench_nmethods; i++)
+		if (strcmp(name, bench_methods[i].name) == 0)
+			return &bench_methods[i];
+	return NULL;
 }

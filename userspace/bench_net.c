@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * zcsend bench: the connection. Routes are loopback (127.0.0.1) or a veth
- * pair between two network namespaces that the tool makes with ip(8) and
- * removes again (on exit and on SIGINT/SIGTERM); veth-nosg also turns
- * scatter-gather off on the sending end with ethtool(8). The receiver is a
- * forked process in the receiving namespace.
+ * zcsend bench: the connection. The routes are a table (bench_routes[]):
+ * loopback (127.0.0.1), or a veth pair between two network namespaces that
+ * the tool makes with ip(8) and removes again (on exit and on
+ * SIGINT/SIGTERM); veth-nosg also turns scatter-gather off on the sending
+ * end with ethtool(8). The receiver is a forked process in the receiving
+ * namespace.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,22 +22,6 @@
 #include <unistd.h>
 
 #include "bench.h"
-
-const char *const route_names[R_COUNT] = {
-	[R_LOOPBACK] = "loopback",
-	[R_VETH] = "veth",
-	[R_VETH_NOSG] = "veth-nosg",
-};
-
-int route_by_name(const char *name)
-{
-	int i;
-
-	for (i = 0; i < R_COUNT; i++)
-		if (strcmp(name, route_names[i]) == 0)
-			return i;
-	return -1;
-}
 
 /* Run a shell command built from fmt; 0 if it exited 0. */
 static int run_cmd(const char *fmt, ...)
@@ -72,61 +57,78 @@ static int enter_netns(const char *name)
 	return err;
 }
 
-int route_setup(struct route *r, enum route_id id)
+/* Two namespaces named after this process, entered later by setns. */
+static int netns_pair_add(struct route *r)
 {
 	int pid = (int)getpid();
 
-	memset(r, 0, sizeof(*r));
-	r->id = id;
-	r->orig_ns = -1;
-	if (id == R_LOOPBACK) {
-		snprintf(r->addr, sizeof(r->addr), "127.0.0.1");
-		return 0;
-	}
 	if (geteuid() != 0) {
 		fprintf(stderr, "zcsend bench: route %s needs root (network namespaces)\n",
-			route_names[id]);
+			r->def->name);
 		return -1;
 	}
 	snprintf(r->ns_send, sizeof(r->ns_send), "zcb-s-%d", pid);
 	snprintf(r->ns_recv, sizeof(r->ns_recv), "zcb-r-%d", pid);
-	snprintf(r->dev_send, sizeof(r->dev_send), "zcb%ds", pid);
-	snprintf(r->dev_recv, sizeof(r->dev_recv), "zcb%dr", pid);
-	snprintf(r->addr, sizeof(r->addr), "10.211.0.2");
-	r->orig_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (r->orig_ns < 0) {
-		perror("zcsend bench: /proc/self/ns/net");
-		return -1;
-	}
 	r->netns_made = 1;
 	if (run_cmd("ip netns add %s", r->ns_send) ||
 	    run_cmd("ip netns add %s", r->ns_recv) ||
-	    run_cmd("ip -n %s link add %s type veth peer name %s netns %s",
-		    r->ns_send, r->dev_send, r->dev_recv, r->ns_recv) ||
-	    run_cmd("ip -n %s addr add 10.211.0.1/24 dev %s", r->ns_send, r->dev_send) ||
-	    run_cmd("ip -n %s addr add 10.211.0.2/24 dev %s", r->ns_recv, r->dev_recv) ||
 	    run_cmd("ip -n %s link set lo up", r->ns_send) ||
-	    run_cmd("ip -n %s link set lo up", r->ns_recv) ||
-	    run_cmd("ip -n %s link set %s up", r->ns_send, r->dev_send) ||
-	    run_cmd("ip -n %s link set %s up", r->ns_recv, r->dev_recv))
-		goto err_teardown;
-	if (id == R_VETH_NOSG &&
-	    run_cmd("ip netns exec %s ethtool -K %s sg off >/dev/null",
-		    r->ns_send, r->dev_send))
-		goto err_teardown;
-	/* The sender (this process) lives in the sending namespace. */
-	if (enter_netns(r->ns_send)) {
-		perror("zcsend bench: setns");
-		goto err_teardown;
-	}
+	    run_cmd("ip -n %s link set lo up", r->ns_recv))
+		return -1;
 	return 0;
-
-err_teardown:
-	route_teardown(r);
-	return -1;
 }
 
-void route_teardown(struct route *r)
+/* Addresses and links up on dev_send/dev_recv; then the sender (this
+ * process) moves into the sending namespace. */
+static int netns_pair_finish(struct route *r, const char *net)
+{
+	snprintf(r->addr, sizeof(r->addr), "%s.2", net);
+	if (run_cmd("ip -n %s addr add %s.1/24 dev %s", r->ns_send, net, r->dev_send) ||
+	    run_cmd("ip -n %s addr add %s.2/24 dev %s", r->ns_recv, net, r->dev_recv) ||
+	    run_cmd("ip -n %s link set %s up", r->ns_send, r->dev_send) ||
+	    run_cmd("ip -n %s link set %s up", r->ns_recv, r->dev_recv))
+		return -1;
+	if (enter_netns(r->ns_send)) {
+		perror("zcsend bench: setns");
+		return -1;
+	}
+	return 0;
+}
+
+static int setup_loopback(struct route *r)
+{
+	snprintf(r->addr, sizeof(r->addr), "127.0.0.1");
+	return 0;
+}
+
+static int setup_veth(struct route *r)
+{
+	int pid = (int)getpid();
+
+	if (netns_pair_add(r))
+		return -1;
+	snprintf(r->dev_send, sizeof(r->dev_send), "zcb%ds", pid);
+	snprintf(r->dev_recv, sizeof(r->dev_recv), "zcb%dr", pid);
+	if (run_cmd("ip -n %s link add %s type veth peer name %s netns %s",
+		    r->ns_send, r->dev_send, r->dev_recv, r->ns_recv))
+		return -1;
+	return netns_pair_finish(r, "10.211.0");
+}
+
+/* Offloads are set before the sender enters its namespace. */
+static int setup_veth_nosg(struct route *r)
+{
+	int err = setup_veth(r);
+
+	if (!err)
+		err = run_cmd("ip netns exec %s ethtool -K %s sg off >/dev/null",
+			      r->ns_send, r->dev_send);
+	return err;
+}
+
+/* Back to the original namespace; deleting the namespaces removes the
+ * links in them (veth pairs) or returns them to the root namespace. */
+static void teardown_netns(struct route *r)
 {
 	char cmd[128];
 
@@ -139,7 +141,6 @@ void route_teardown(struct route *r)
 	if (!r->netns_made)
 		return;
 	r->netns_made = 0;
-	/* Deleting the namespaces removes the veth pair with them. */
 	snprintf(cmd, sizeof(cmd),
 		 "ip netns del %s 2>/dev/null; ip netns del %s 2>/dev/null",
 		 r->ns_send, r->ns_recv);
@@ -147,8 +148,69 @@ void route_teardown(struct route *r)
 		perror("zcsend bench: ip netns del");
 }
 
+const struct bench_route bench_routes[] = {
+	{ .name = "loopback", .setup = setup_loopback, .teardown = teardown_netns },
+	{ .name = "veth", .setup = setup_veth, .teardown = teardown_netns },
+	{ .name = "veth-nosg", .setup = setup_veth_nosg, .teardown = teardown_netns,
+	  .no_sg = 1 },
+};
+
+const int bench_nroutes = (int)(sizeof(bench_routes) / sizeof(bench_routes[0]));
+
+const struct bench_route *route_by_name(const char *name)
+{
+	int i;
+
+	for (i = 0; i < bench_nroutes; i++)
+		if (strcmp(name, bench_routes[i].name) == 0)
+			return &bench_routes[i];
+	return NULL;
+}
+
+int route_setup(struct route *r, const struct bench_route *def)
+{
+	memset(r, 0, sizeof(*r));
+	r->def = def;
+	r->orig_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (r->orig_ns < 0) {
+		perror("zcsend bench: /proc/self/ns/net");
+		return -1;
+	}
+	if (def->setup(r)) {
+		route_teardown(r);
+		return -1;
+	}
+	return 0;
+}
+
+void route_teardown(struct route *r)
+{
+	if (r->def)
+		r->def->teardown(r);
+}
+
+/* Read one connection to EOF; the byte count. */
+static uint64_t receive_all(int fd, char *buf, size_t len, enum receiver_mode mode)
+{
+	uint64_t total = 0;
+
+	for (;;) {
+		/* MSG_TRUNC on TCP: the data is dropped, not copied. */
+		ssize_t n = recv(fd, buf, len, mode == RECEIVER_DISCARD ? MSG_TRUNC : 0);
+
+		if (n > 0) {
+			total += (uint64_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		return total;
+	}
+}
+
 /* The receiver process: accept, drain to EOF, report the count, repeat. */
-static void receiver_loop(int lfd, int result_wr, enum receiver_mode mode)
+static void receiver_loop(const struct route *r, int lfd, int result_wr,
+			  enum receiver_mode mode)
 {
 	size_t len = 1 << 18;
 	char *buf = malloc(len);
@@ -164,22 +226,47 @@ static void receiver_loop(int lfd, int result_wr, enum receiver_mode mode)
 				continue;
 			_exit(1);
 		}
-		for (;;) {
-			/* MSG_TRUNC on TCP: the data is dropped, not copied. */
-			ssize_t n = recv(fd, buf, len, mode == RX_DISCARD ? MSG_TRUNC : 0);
-
-			if (n > 0) {
-				total += (uint64_t)n;
-				continue;
-			}
-			if (n < 0 && errno == EINTR)
-				continue;
-			break;
-		}
+		if (!r->def->receiver || r->def->receiver(fd) == 0)
+			total = receive_all(fd, buf, len, mode);
 		close(fd);
 		if (send(result_wr, &total, sizeof(total), MSG_NOSIGNAL) != sizeof(total))
 			_exit(1);
 	}
+}
+
+/* The child: listen in the receiving namespace, say the port, serve. */
+static void receiver_child(const struct route *r, int ready_wr, int result_wr,
+			   enum receiver_mode mode)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t alen = sizeof(a);
+	int lfd, one = 1, port;
+
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_DFL);
+	if (r->ns_recv[0] && enter_netns(r->ns_recv))
+		_exit(1);
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lfd < 0 ||
+	    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    inet_pton(AF_INET, r->addr, &a.sin_addr) != 1 ||
+	    bind(lfd, (struct sockaddr *)&a, sizeof(a)) ||
+	    listen(lfd, 16) ||
+	    getsockname(lfd, (struct sockaddr *)&a, &alen))
+		_exit(1);
+	port = ntohs(a.sin_port);
+	/* The parent waits for this: it never sleeps on a listener. */
+	if (write(ready_wr, &port, sizeof(port)) != sizeof(port))
+		_exit(1);
+	close(ready_wr);
+	receiver_loop(r, lfd, result_wr, mode);
+	_exit(0);
+}
+
+static void close_pair(int p[2])
+{
+	close(p[0]);
+	close(p[1]);
 }
 
 int receiver_start(struct receiver *rx, const struct route *r,
@@ -195,44 +282,19 @@ int receiver_start(struct receiver *rx, const struct route *r,
 	if (pipe2(ready, O_CLOEXEC))
 		return -1;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, result)) {
-		close(ready[0]);
-		close(ready[1]);
+		close_pair(ready);
 		return -1;
 	}
 	pid = fork();
 	if (pid < 0) {
-		close(ready[0]);
-		close(ready[1]);
-		close(result[0]);
-		close(result[1]);
+		close_pair(ready);
+		close_pair(result);
 		return -1;
 	}
 	if (pid == 0) {
-		struct sockaddr_in a = { .sin_family = AF_INET };
-		socklen_t alen = sizeof(a);
-		int lfd, one = 1;
-
-		signal(SIGINT, SIG_IGN);
-		signal(SIGTERM, SIG_DFL);
 		close(ready[0]);
 		close(result[0]);
-		if (r->ns_recv[0] && enter_netns(r->ns_recv))
-			_exit(1);
-		lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (lfd < 0 ||
-		    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-		    inet_pton(AF_INET, r->addr, &a.sin_addr) != 1 ||
-		    bind(lfd, (struct sockaddr *)&a, sizeof(a)) ||
-		    listen(lfd, 16) ||
-		    getsockname(lfd, (struct sockaddr *)&a, &alen))
-			_exit(1);
-		port = ntohs(a.sin_port);
-		/* The parent waits for this: it never sleeps on a listener. */
-		if (write(ready[1], &port, sizeof(port)) != sizeof(port))
-			_exit(1);
-		close(ready[1]);
-		receiver_loop(lfd, result[1], mode);
-		_exit(0);
+		receiver_child(r, ready[1], result[1], mode);
 	}
 	close(ready[1]);
 	close(result[1]);
@@ -254,18 +316,19 @@ int receiver_start(struct receiver *rx, const struct route *r,
 int receiver_connect(const struct receiver *rx, const struct route *r)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET };
-	int fd, one = 1;
+	int fd, one = 1, err;
 
 	a.sin_port = htons((uint16_t)rx->port);
 	if (inet_pton(AF_INET, r->addr, &a.sin_addr) != 1)
-		return -1;
+		return -EINVAL;
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return -1;
+		return -errno;
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) ||
 	    connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+		err = -errno;
 		close(fd);
-		return -1;
+		return err;
 	}
 	return fd;
 }

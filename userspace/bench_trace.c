@@ -53,33 +53,43 @@
 
 #define GROUP "zcsend_bench"
 
+/*
+ * struct probe_def - one kprobe event. The event is named after the
+ * function it probes (name), in the GROUP group.
+ * @def:    after "p:GROUP/name " or "r:GROUP/name ": symbol and fetch args
+ * @kind:   'p' (entry) or 'r' (return)
+ * @field:  the fetch arg the hist trigger sums, NULL: hits only
+ * @filter: the trigger's filter on it
+ */
 static const struct probe_def {
 	const char *name;
-	const char *def;	/* after "p:GROUP/name " or "r:GROUP/name " */
+	const char *def;
 	char kind;
 	const char *field;
 	const char *filter;
 	const char *desc;
-} probes[P_COUNT] = {
-	[P_TCP_SENDMSG] = { "tsml", "tcp_sendmsg_locked ret=$retval:s32", 'r',
-		"ret", "ret > 0", "tcp_sendmsg_locked return (bytes into TCP by sendmsg)" },
-	[P_SPLICE_FROM_ITER] = { "ssfi", "skb_splice_from_iter ret=$retval:s64", 'r',
-		"ret", "ret > 0", "skb_splice_from_iter return (by reference, 6.5+)" },
-	[P_DO_TCP_SENDPAGES] = { "dtsp", "do_tcp_sendpages ret=$retval:s64", 'r',
-		"ret", "ret > 0", "do_tcp_sendpages return (by reference, 6.1)" },
-	[P_ZEROCOPY_ITER] = { "zis", "skb_zerocopy_iter_stream ret=$retval:s32", 'r',
-		"ret", "ret > 0", "skb_zerocopy_iter_stream return (user pages pinned)" },
-	[P_SKB_COPY_BITS] = { "scb", "skb_copy_bits len=%cx:s32", 'p',
+} probes[PROBE_COUNT] = {
+	[PROBE_TCP_SENDMSG] = { "tcp_sendmsg_locked", "tcp_sendmsg_locked bytes=$retval:s32",
+		'r', "bytes", "bytes > 0", "tcp_sendmsg_locked return (bytes into TCP by sendmsg)" },
+	[PROBE_SPLICE_FROM_ITER] = { "skb_splice_from_iter", "skb_splice_from_iter bytes=$retval:s64",
+		'r', "bytes", "bytes > 0", "skb_splice_from_iter return (by reference, 6.5+)" },
+	[PROBE_DO_TCP_SENDPAGES] = { "do_tcp_sendpages", "do_tcp_sendpages bytes=$retval:s64",
+		'r', "bytes", "bytes > 0", "do_tcp_sendpages return (by reference, 6.1)" },
+	[PROBE_ZEROCOPY_ITER] = { "skb_zerocopy_iter_stream",
+		"skb_zerocopy_iter_stream bytes=$retval:s32",
+		'r', "bytes", "bytes > 0", "skb_zerocopy_iter_stream return (user pages pinned)" },
+	/* skb_copy_bits(skb, offset, to, len) */
+	[PROBE_SKB_COPY_BITS] = { "skb_copy_bits", "skb_copy_bits len=$arg4:s32", 'p',
 		"len", "len > 0", "skb_copy_bits len (segmentation copy)" },
-	[P_VFS_READ] = { "vfsr", "vfs_read ret=$retval:s64", 'r',
-		"ret", "ret > 0", "vfs_read return (page cache -> user)" },
-	[P_TCP_COLLAPSE] = { "tcol", "tcp_collapse", 'p',
+	[PROBE_VFS_READ] = { "vfs_read", "vfs_read bytes=$retval:s64", 'r',
+		"bytes", "bytes > 0", "vfs_read return (page cache -> user)" },
+	[PROBE_TCP_COLLAPSE] = { "tcp_collapse", "tcp_collapse", 'p',
 		NULL, NULL, "tcp_collapse hits (receive queue compaction)" },
 };
 
 static const char *tracedir;
-static int probe_ok[P_COUNT];
-static int armed[P_COUNT];
+static int probe_ok[PROBE_COUNT];
+static int armed[PROBE_COUNT];
 
 int trace_probe_ok(enum probe_id p)
 {
@@ -116,7 +126,7 @@ static int write_str(const char *rel, const char *s, int append)
 
 static void trigger_str(char *buf, size_t len, enum probe_id p, int remove)
 {
-	if (p == P_SKB_COPY_BITS) {
+	if (p == PROBE_SKB_COPY_BITS) {
 		snprintf(buf, len, "%shist:keys=stacktrace:vals=hitcount,len:size=4096 if len > 0",
 			 remove ? "!" : "");
 		return;
@@ -165,7 +175,7 @@ int trace_init(const char **why)
 		tracedir = NULL;
 		return -1;
 	}
-	for (p = 0; p < P_COUNT; p++) {
+	for (p = 0; p < PROBE_COUNT; p++) {
 		char line[256];
 
 		remove_probe(p);	/* a leftover of a killed run */
@@ -173,7 +183,7 @@ int trace_init(const char **why)
 			 probes[p].name, probes[p].def);
 		probe_ok[p] = write_str("kprobe_events", line, 1) == 0;
 	}
-	if (!probe_ok[P_TCP_SENDMSG]) {
+	if (!probe_ok[PROBE_TCP_SENDMSG]) {
 		*why = "not measured: the kernel refused a kprobe on tcp_sendmsg_locked";
 		trace_cleanup();
 		return -1;
@@ -188,7 +198,7 @@ int trace_start(void)
 
 	if (!tracedir)
 		return -1;
-	for (p = 0; p < P_COUNT; p++) {
+	for (p = 0; p < PROBE_COUNT; p++) {
 		char rel[128], trig[192];
 
 		if (!probe_ok[p] || armed[p])
@@ -244,7 +254,7 @@ static int read_hist_stacks(struct trace_sample *s)
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/events/%s/%s/hist", tracedir, GROUP,
-		 probes[P_SKB_COPY_BITS].name);
+		 probes[PROBE_SKB_COPY_BITS].name);
 	f = fopen(path, "re");
 	if (!f)
 		return -1;
@@ -260,14 +270,14 @@ static int read_hist_stacks(struct trace_sample *s)
 		{
 			int64_t len = (int64_t)strtoull(v + 5, NULL, 10);
 
-			s->hits[P_SKB_COPY_BITS] += strtoull(h + 9, NULL, 10);
-			s->sum[P_SKB_COPY_BITS] += len;
+			s->hits[PROBE_SKB_COPY_BITS] += strtoull(h + 9, NULL, 10);
+			s->sum[PROBE_SKB_COPY_BITS] += len;
 			if (in_segment)
-				s->scb_segment += len;
+				s->copy_bits_segment += len;
 			else if (in_coalesce)
-				s->scb_coalesce += len;
+				s->copy_bits_coalesce += len;
 			else
-				s->scb_other += len;
+				s->copy_bits_other += len;
 		}
 		in_segment = in_coalesce = 0;
 	}
@@ -282,14 +292,14 @@ static int read_all(struct trace_sample *s, int vfs_read_first)
 	int i, p, err = 0;
 
 	memset(s, 0, sizeof(*s));
-	for (i = 0; i < P_COUNT; i++) {
+	for (i = 0; i < PROBE_COUNT; i++) {
 		if (vfs_read_first)
-			p = i == 0 ? P_VFS_READ : i - (i <= P_VFS_READ);
+			p = i == 0 ? PROBE_VFS_READ : i - (i <= PROBE_VFS_READ);
 		else
-			p = i == P_COUNT - 1 ? P_VFS_READ : i + (i >= P_VFS_READ);
+			p = i == PROBE_COUNT - 1 ? PROBE_VFS_READ : i + (i >= PROBE_VFS_READ);
 		if (!armed[p])
 			continue;
-		if (p == P_SKB_COPY_BITS ? read_hist_stacks(s) :
+		if (p == PROBE_SKB_COPY_BITS ? read_hist_stacks(s) :
 		    read_hist(p, &s->sum[p], &s->hits[p]))
 			err = -1;
 	}
@@ -306,20 +316,20 @@ void trace_delta(struct trace_sample *d, const struct trace_sample *before,
 {
 	int p;
 
-	for (p = 0; p < P_COUNT; p++) {
+	for (p = 0; p < PROBE_COUNT; p++) {
 		d->sum[p] = after->sum[p] - before->sum[p];
 		d->hits[p] = after->hits[p] - before->hits[p];
 	}
-	d->scb_segment = after->scb_segment - before->scb_segment;
-	d->scb_coalesce = after->scb_coalesce - before->scb_coalesce;
-	d->scb_other = after->scb_other - before->scb_other;
+	d->copy_bits_segment = after->copy_bits_segment - before->copy_bits_segment;
+	d->copy_bits_coalesce = after->copy_bits_coalesce - before->copy_bits_coalesce;
+	d->copy_bits_other = after->copy_bits_other - before->copy_bits_other;
 }
 
 static void trace_disarm(void)
 {
 	int p;
 
-	for (p = 0; p < P_COUNT; p++) {
+	for (p = 0; p < PROBE_COUNT; p++) {
 		char rel[128], trig[192];
 
 		if (!armed[p])
@@ -338,7 +348,7 @@ void trace_cleanup(void)
 	if (!tracedir)
 		return;
 	trace_disarm();
-	for (p = 0; p < P_COUNT; p++) {
+	for (p = 0; p < PROBE_COUNT; p++) {
 		if (probe_ok[p])
 			remove_probe(p);	/* probe_ok stays: the legend shows it */
 	}
@@ -347,14 +357,14 @@ void trace_cleanup(void)
 
 void copies_from_sample(const struct trace_sample *s, struct copies *c)
 {
-	int64_t send = s->sum[P_TCP_SENDMSG] - s->sum[P_SPLICE_FROM_ITER] -
-		       s->sum[P_ZEROCOPY_ITER];
+	int64_t send = s->sum[PROBE_TCP_SENDMSG] - s->sum[PROBE_SPLICE_FROM_ITER] -
+		       s->sum[PROBE_ZEROCOPY_ITER];
 
 	c->measured = 1;
 	c->send = send > 0 ? (double)send : 0;
-	c->by_ref = (double)(s->sum[P_SPLICE_FROM_ITER] + s->sum[P_ZEROCOPY_ITER] +
-			     s->sum[P_DO_TCP_SENDPAGES]);
-	c->segment = (double)s->scb_segment;
-	c->rx_other = (double)(s->scb_coalesce + s->scb_other);
-	c->file_read = (double)s->sum[P_VFS_READ];
+	c->by_ref = (double)(s->sum[PROBE_SPLICE_FROM_ITER] + s->sum[PROBE_ZEROCOPY_ITER] +
+			     s->sum[PROBE_DO_TCP_SENDPAGES]);
+	c->segment = (double)s->copy_bits_segment;
+	c->rx_other = (double)(s->copy_bits_coalesce + s->copy_bits_other);
+	c->file_read = (double)s->sum[PROBE_VFS_READ];
 }
