@@ -6,6 +6,7 @@
 #                         another), the zcsend tool and the selftests
 #   make module KVER=R    module for kernel release R, into build/R/
 #   make modules          module for every kernel scripts/setup cached
+#                         (6.1, 6.12 and the 6.12 debug kernel)
 #   make check            the test suite (README): setup, builds with W=1,
 #                         checkpatch, sparse, host tests, selftests in VMs
 #   make bench            the benchmark in a VM (see README)
@@ -16,17 +17,20 @@
 # to the sources), so builds for several kernels never clobber each other.
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+# Caches live outside the checkout, so fresh clones (and CI) reuse them.
+CACHE := $(or $(ZCSEND_CACHE),/var/cache/zcsend)
 KVER ?= $(shell uname -r)
-KDIR ?= /lib/modules/$(KVER)/build
+# A kernel scripts/setup cached rather than installed (the 6.12 debug kernel
+# that scripts/build-debug-kernel builds) has its build tree in the cache.
+KDIR ?= $(or $(wildcard $(CACHE)/kernels/$(KVER)/lib/modules/$(KVER)/build), \
+	/lib/modules/$(KVER)/build)
 # The release the tree in KDIR builds for (its UTS_RELEASE, which the
 # module's vermagic carries), so that KDIR alone also names the output.
 KREL = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' \
 	$(KDIR)/include/generated/utsrelease.h 2>/dev/null || echo $(KVER))
 BUILD = $(TOP)/build/$(KREL)
-# Caches live outside the checkout, so fresh clones (and CI) reuse them.
-CACHE := $(or $(ZCSEND_CACHE),/var/cache/zcsend)
 KSRC := $(CACHE)/linux-source-6.1
-CACHED_RELEASES = $(foreach s,6.1 6.12,$(shell cat $(CACHE)/kernels/$(s) 2>/dev/null))
+CACHED_RELEASES = $(foreach s,6.1 6.12 6.12-debug,$(shell cat $(CACHE)/kernels/$(s) 2>/dev/null))
 
 MODULE_SRCS := Kbuild dkms.conf $(wildcard module/*.c module/*.h)
 
@@ -54,7 +58,7 @@ module:
 modules:
 	@test -n "$(CACHED_RELEASES)" || { echo "make: no cached kernels: run scripts/setup" >&2; exit 1; }
 	@set -e; for r in $(CACHED_RELEASES); do \
-		$(MAKE) --no-print-directory module KVER=$$r KDIR=/lib/modules/$$r/build; \
+		$(MAKE) --no-print-directory module KVER=$$r; \
 	done
 
 userspace:
