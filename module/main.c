@@ -8,15 +8,25 @@
 
 #include "zcsend.h"
 
+/*
+ * Commands are matched on type, direction and number, not on the size the
+ * number encodes: the structs carry their own size field, so a caller
+ * built with a grown struct (whose _IOWR encodes the larger size) reaches
+ * the same command, as with openat2(2) and clone3(2).
+ */
 static long zcsend_ioctl(struct file *file, unsigned int cmd,
 			 unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
 
-	switch (cmd) {
-	case ZCSEND_IOC_SENDFILE:
+	if (_IOC_TYPE(cmd) != ZCSEND_IOC_MAGIC ||
+	    _IOC_DIR(cmd) != (_IOC_READ | _IOC_WRITE))
+		return -ENOTTY;
+
+	switch (_IOC_NR(cmd)) {
+	case _IOC_NR(ZCSEND_IOC_SENDFILE):
 		return zcsend_ioctl_sendfile(uarg);
-	case ZCSEND_IOC_SENDVEC:
+	case _IOC_NR(ZCSEND_IOC_SENDVEC):
 		return zcsend_ioctl_sendvec(uarg);
 	default:
 		return -ENOTTY;

@@ -9,7 +9,10 @@
  * NFS revalidation, tmpfs with and without huge pages, holes), and a file
  * is refused exactly where sendfile(2) refuses it. The per-task splice pipe
  * carries at most 16 pages per round, but the actor keeps collecting across
- * rounds and hands TCP a batch of batch_pages pages per send call.
+ * rounds and hands TCP one batch per send call: at most batch_pages pages'
+ * worth of bytes, and no more than the socket can take now, so that a
+ * blocked or non-blocking call never reads or pins much more than it can
+ * send (sendfile(2) reads one 16-page pipe round ahead).
  *
  * Page references: one per gathered page, dropped as soon as the send call
  * returns; TCP takes its own for every fragment it keeps. Data written or
@@ -18,19 +21,21 @@
  */
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/fsnotify.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/net.h>
 #include <linux/netdevice.h>
 #include <linux/overflow.h>
 #include <linux/pipe_fs_i.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/xacct.h>
 #include <linux/slab.h>
 #include <linux/splice.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 #include <linux/uio.h>
 #include <net/sock.h>
-#include <net/tcp_states.h>
 
 #include "compat.h"
 #include "zcsend.h"
@@ -41,6 +46,7 @@ struct zcsend_tx {
 	struct bio_vec	*bvec;		/* the batch */
 	unsigned int	nr;		/* pages in the batch */
 	unsigned int	max;		/* capacity of @bvec */
+	size_t		cap;		/* bytes one batch may pin */
 	size_t		batch_bytes;	/* bytes in the batch */
 	size_t		gathered;	/* bytes of the current range gathered */
 	size_t		queued;		/* bytes of the current range queued */
@@ -84,34 +90,49 @@ static int zcsend_check_range(u64 offset, u64 length)
 }
 
 /*
- * Whether the file's data lives in a page cache the pipe can reference:
- * no ->splice_read (secretmem, most special files) or DAX is refused, and so
- * is a mapping that can neither read a folio nor write one (procfs, sysfs,
- * anon inodes). tmpfs has no ->read_folio but does have ->write_begin.
+ * The checks sendfile(2) makes on its input, in its order (do_sendfile,
+ * then splice_direct_to_actor and the splice read). A file is accepted
+ * exactly when splice can read it (its own ->splice_read), which covers
+ * overlayfs and copying file systems such as sysfs; beyond sendfile, only
+ * regular files are taken (a design choice: no block or character devices)
+ * and DAX is refused (its pages are not page-cache pages). memfd_secret has
+ * no ->splice_read, so sendfile refuses it too.
  */
-static bool zcsend_file_has_page_cache(struct file *file)
-{
-	const struct address_space_operations *aops = file->f_mapping->a_ops;
-
-	if (!file->f_op->splice_read)
-		return false;
-	if (IS_DAX(file->f_mapping->host))
-		return false;
-	return aops->read_folio || aops->write_begin;
-}
-
-/* The checks sendfile(2) makes on its input, in its order. */
 static int zcsend_file_check(struct file *file, loff_t pos, size_t len)
 {
+	int err;
+
 	if (!(file->f_mode & FMODE_READ))
 		return -EBADF;
+	if (!(file->f_mode & FMODE_PREAD))
+		return -ESPIPE;
+	err = rw_verify_area(READ, file, &pos, len);
+	if (err)
+		return err;
 	if (!S_ISREG(file_inode(file)->i_mode))
 		return -EINVAL;
-	if (!(file->f_mode & FMODE_LSEEK))
+	if (!(file->f_mode & FMODE_LSEEK) || !file->f_op->splice_read)
 		return -EINVAL;
-	if (!zcsend_file_has_page_cache(file))
+	if (IS_DAX(file_inode(file)))
 		return -EINVAL;
-	return rw_verify_area(READ, file, &pos, len);
+	return 0;
+}
+
+/*
+ * sendfile(2)'s s_maxbytes limit (the socket's sb allows any offset): a
+ * range starting at or past the file system's largest offset is EOVERFLOW,
+ * one reaching past it is cut there.
+ */
+static int zcsend_file_limit(struct file *file, loff_t pos, size_t *lenp)
+{
+	loff_t max = file_inode(file)->i_sb->s_maxbytes;
+
+	if (pos + (loff_t)*lenp <= max)
+		return 0;
+	if (pos >= max)
+		return -EOVERFLOW;
+	*lenp = max - pos;
+	return 0;
 }
 
 /*
@@ -135,6 +156,8 @@ static int zcsend_file_get(int fd, u64 offset, u64 length,
 		return -EBADF;
 
 	err = zcsend_file_check(file, offset, len);
+	if (!err)
+		err = zcsend_file_limit(file, offset, &len);
 	if (err) {
 		fput(file);
 		return err;
@@ -147,7 +170,6 @@ static int zcsend_file_get(int fd, u64 offset, u64 length,
 static int zcsend_sock_check(struct socket *sock)
 {
 	struct sock *sk = sock->sk;
-	int state;
 
 	if (!(sock->file->f_mode & FMODE_WRITE))
 		return -EBADF;
@@ -157,16 +179,10 @@ static int zcsend_sock_check(struct socket *sock)
 		return -EOPNOTSUPP;
 
 	/*
-	 * Never connected (or connect failed) and listening sockets are
-	 * refused here; a connection that was reset or shut down is left to
-	 * TCP, which answers EPIPE or ECONNRESET as it does for sendfile(2).
+	 * The connection state is left to TCP, which answers a socket that
+	 * is not connected, listening, shut down or reset (EPIPE,
+	 * ECONNRESET) as it answers sendfile(2).
 	 */
-	state = READ_ONCE(sk->sk_state);
-	if (state == TCP_LISTEN)
-		return -ENOTCONN;
-	if (state == TCP_CLOSE && READ_ONCE(sock->state) == SS_UNCONNECTED)
-		return -ENOTCONN;
-
 	return rw_verify_area(WRITE, sock->file, NULL, 0);
 }
 
@@ -188,17 +204,85 @@ static int zcsend_sock_get(int fd, struct socket **sockp)
 	return 0;
 }
 
-/* Pages a batch needs for @len bytes: no more than the tunable allows. */
-static unsigned int zcsend_batch_size(size_t len)
-{
-	size_t pages = DIV_ROUND_UP(len, PAGE_SIZE) + 1;
+/*
+ * batch_pages: how much one batch may pin, in pages' worth of bytes (a
+ * large folio counts for all its bytes). The default is set by measurement
+ * (see README); it is read once per ioctl call.
+ */
+static unsigned int zcsend_batch_pages = 256;
 
-	return min_t(size_t, pages, zcsend_batch_pages_get());
+static int zcsend_batch_pages_param_set(const char *val,
+					const struct kernel_param *kp)
+{
+	unsigned int pages;
+	int err;
+
+	err = kstrtouint(val, 0, &pages);
+	if (err)
+		return err;
+	return zcsend_batch_pages_set(pages);
+}
+
+static const struct kernel_param_ops zcsend_batch_pages_ops = {
+	.set	= zcsend_batch_pages_param_set,
+	.get	= param_get_uint,
+};
+
+module_param_cb(batch_pages, &zcsend_batch_pages_ops, &zcsend_batch_pages,
+		0644);
+MODULE_PARM_DESC(batch_pages, "Pages per send call into TCP (1-1024)");
+
+/**
+ * zcsend_batch_pages_get() - the current batch size
+ *
+ * Return: pages per send call, ZCSEND_BATCH_PAGES_MIN..ZCSEND_BATCH_PAGES_MAX.
+ */
+unsigned int zcsend_batch_pages_get(void)
+{
+	return READ_ONCE(zcsend_batch_pages);
+}
+
+/**
+ * zcsend_batch_pages_set() - change the batch size
+ * @pages: new value
+ *
+ * Return: 0, or -ERANGE when @pages is out of bounds.
+ */
+int zcsend_batch_pages_set(unsigned int pages)
+{
+	if (pages < ZCSEND_BATCH_PAGES_MIN || pages > ZCSEND_BATCH_PAGES_MAX)
+		return -ERANGE;
+	WRITE_ONCE(zcsend_batch_pages, pages);
+	return 0;
+}
+
+/* A blocking batch on a full socket still takes one pipe round's worth. */
+#define ZCSEND_BATCH_MIN_BYTES	(PIPE_DEF_BUFFERS * PAGE_SIZE)
+
+static bool zcsend_tx_nonblock(const struct zcsend_tx *tx)
+{
+	return tx->msg_flags & MSG_DONTWAIT;
+}
+
+/*
+ * Bytes to gather for the next batch: what the socket can take now
+ * (sk_stream_wspace), within the byte cap. A non-blocking call on a full
+ * socket gets 0 and answers EAGAIN without reading the file; a blocking
+ * one gathers a small batch and waits in the send.
+ */
+static size_t zcsend_batch_budget(const struct zcsend_tx *tx)
+{
+	int space = sk_stream_wspace(tx->sock->sk);
+	size_t floor = zcsend_tx_nonblock(tx) ? 0 : ZCSEND_BATCH_MIN_BYTES;
+
+	return clamp_t(size_t, max(space, 0), min(floor, tx->cap), tx->cap);
 }
 
 static int zcsend_tx_init(struct zcsend_tx *tx, struct socket *sock,
 			  u32 flags, size_t max_len)
 {
+	size_t pages;
+
 	memset(tx, 0, sizeof(*tx));
 	tx->sock = sock;
 	tx->user_more = flags & ZCSEND_F_MORE;
@@ -208,7 +292,10 @@ static int zcsend_tx_init(struct zcsend_tx *tx, struct socket *sock,
 		tx->msg_flags |= MSG_DONTWAIT;
 
 	if (max_len) {
-		tx->max = zcsend_batch_size(max_len);
+		tx->cap = (size_t)zcsend_batch_pages_get() * PAGE_SIZE;
+		/* A batch of cap bytes spans at most one page more. */
+		pages = DIV_ROUND_UP(min(max_len, tx->cap), PAGE_SIZE) + 1;
+		tx->max = pages;
 		tx->bvec = kvmalloc_array(tx->max, sizeof(*tx->bvec),
 					  GFP_KERNEL);
 		if (!tx->bvec)
@@ -232,14 +319,23 @@ static void zcsend_batch_release(struct zcsend_tx *tx)
 	tx->batch_bytes = 0;
 }
 
-/* Pages of the batch that the first @bytes bytes touch. */
-static unsigned int zcsend_batch_pages_in(struct zcsend_tx *tx, size_t bytes)
+/*
+ * Pages that the first @bytes bytes of the batch touch. An entry can span
+ * several pages of a large folio (6.1's splice read hands out whole folios).
+ */
+static unsigned long zcsend_batch_pages_in(struct zcsend_tx *tx, size_t bytes)
 {
+	unsigned long pages = 0;
 	unsigned int i;
 
-	for (i = 0; i < tx->nr && bytes; i++)
-		bytes -= min_t(size_t, bytes, tx->bvec[i].bv_len);
-	return i;
+	for (i = 0; i < tx->nr && bytes; i++) {
+		size_t off = tx->bvec[i].bv_offset;
+		size_t n = min_t(size_t, bytes, tx->bvec[i].bv_len);
+
+		pages += (off + n - 1) / PAGE_SIZE - off / PAGE_SIZE + 1;
+		bytes -= n;
+	}
+	return pages;
 }
 
 /*
@@ -311,12 +407,12 @@ static int zcsend_gather_pipe(struct pipe_inode_info *pipe,
 }
 
 /*
- * Send @len bytes of @file from @pos. @more: MSG_MORE after the last byte
- * when the whole range goes out (a range cut short ends the call, and then
- * only ZCSEND_F_MORE holds data back).
+ * Gather and send one batch: @len bytes of @file from @pos, with MSG_MORE
+ * after it when @more (and the whole batch was read; a batch cut short by
+ * end of file ends the call, and then only ZCSEND_F_MORE holds data back).
  * Return: bytes queued, or a negative errno when none were.
  */
-static ssize_t zcsend_send_range(struct zcsend_tx *tx, struct file *file,
+static ssize_t zcsend_send_batch(struct zcsend_tx *tx, struct file *file,
 				 loff_t pos, size_t len, bool more)
 {
 	struct splice_desc sd = {
@@ -326,9 +422,6 @@ static ssize_t zcsend_send_range(struct zcsend_tx *tx, struct file *file,
 	};
 	ssize_t ret;
 	int err;
-
-	if (!len)
-		return 0;
 
 	tx->gathered = 0;
 	tx->queued = 0;
@@ -348,6 +441,41 @@ static ssize_t zcsend_send_range(struct zcsend_tx *tx, struct file *file,
 	if (tx->err)
 		return tx->err;
 	return ret < 0 ? ret : 0;
+}
+
+/*
+ * Send @len bytes of @file from @pos in batches sized by
+ * zcsend_batch_budget(). @more: MSG_MORE after the last byte when the whole
+ * range goes out.
+ * Return: bytes queued, or a negative errno when none were.
+ */
+static ssize_t zcsend_send_range(struct zcsend_tx *tx, struct file *file,
+				 loff_t pos, size_t len, bool more)
+{
+	size_t done = 0;
+	ssize_t ret = 0;
+
+	while (done < len) {
+		size_t n = min(len - done, zcsend_batch_budget(tx));
+
+		if (!n) {
+			ret = -EAGAIN;
+			break;
+		}
+		/*
+		 * A batch cut by the socket's space goes out without
+		 * MSG_MORE, as TCP pushes before it waits for space: corked
+		 * bytes would otherwise wait for ACKs that never come.
+		 */
+		ret = zcsend_send_batch(tx, file, pos + done, n,
+					done + n < len ? n == tx->cap : more);
+		if (ret <= 0)
+			break;
+		done += ret;
+		if ((size_t)ret < n)
+			break;
+	}
+	return done ? done : ret;
 }
 
 static ssize_t zcsend_send_inline(struct zcsend_tx *tx, void __user *addr,
@@ -415,12 +543,43 @@ static int zcsend_file_arg_check(const struct zcsend_file *k)
 	return 0;
 }
 
+/*
+ * What do_sendfile() does once it has tried a transfer: /proc/PID/io's
+ * syscr/syscw (whatever the result) and rchar/wchar, and fsnotify
+ * IN_ACCESS on the file and IN_MODIFY on the socket when bytes went out.
+ */
+static void zcsend_account_file(struct file *file, ssize_t bytes)
+{
+	if (bytes > 0) {
+		add_rchar(current, bytes);
+		fsnotify_access(file);
+	}
+}
+
+static void zcsend_account_sock(struct socket *sock, ssize_t bytes)
+{
+	inc_syscr(current);
+	inc_syscw(current);
+	if (bytes > 0) {
+		add_wchar(current, bytes);
+		fsnotify_modify(sock->file);
+	}
+}
+
+/* do_splice_direct() refuses an O_APPEND output (syscr/syscw counted). */
+static int zcsend_sock_appends(struct socket *sock)
+{
+	return sock->file->f_flags & O_APPEND ? -EINVAL : 0;
+}
+
 /**
  * zcsend_ioctl_sendfile() - ZCSEND_IOC_SENDFILE
  * @arg: user pointer to struct zcsend_file
  *
  * Sends a file range to a connected TCP socket from the page cache, as
- * documented in uapi/linux/zcsend.h.
+ * documented in uapi/linux/zcsend.h. Only the output fields are written
+ * back (never past the caller's struct), and @sent is written before
+ * anything is sent, so that queued bytes are never followed by EFAULT.
  *
  * Return: 0 with @sent and @offset updated when any byte was queued (or
  * none was asked for, or the range is past end of file), else a negative
@@ -428,8 +587,9 @@ static int zcsend_file_arg_check(const struct zcsend_file *k)
  */
 long zcsend_ioctl_sendfile(void __user *arg)
 {
+	struct zcsend_file __user *u = arg;
+	struct socket *sock = NULL;
 	struct zcsend_file k;
-	struct socket *sock;
 	struct zcsend_tx tx;
 	struct file *file;
 	ssize_t ret;
@@ -448,6 +608,8 @@ long zcsend_ioctl_sendfile(void __user *arg)
 		return zcsend_refuse(err);
 
 	err = zcsend_sock_get(k.sock_fd, &sock);
+	if (!err && put_user(0, &u->sent))
+		err = -EFAULT;
 	if (err)
 		goto err_put_file;
 
@@ -455,7 +617,12 @@ long zcsend_ioctl_sendfile(void __user *arg)
 	if (err)
 		goto err_put_sock;
 
-	ret = zcsend_send_range(&tx, file, k.offset, len, tx.user_more);
+	ret = zcsend_sock_appends(sock);
+	if (!ret)
+		ret = zcsend_send_range(&tx, file, k.offset, len,
+					tx.user_more);
+	zcsend_account_file(file, ret);
+	zcsend_account_sock(sock, ret);
 
 	zcsend_tx_destroy(&tx);
 	sockfd_put(sock);
@@ -463,9 +630,7 @@ long zcsend_ioctl_sendfile(void __user *arg)
 	if (ret < 0)
 		return zcsend_fail(ret);
 
-	k.sent = ret;
-	k.offset += ret;
-	if (copy_to_user(arg, &k, sizeof(k)))
+	if (put_user(ret, &u->sent) || put_user(k.offset + ret, &u->offset))
 		return -EFAULT;
 	return 0;
 
@@ -474,6 +639,8 @@ err_put_sock:
 	fput(file);
 	return zcsend_fail(err);
 err_put_file:
+	if (sock)
+		sockfd_put(sock);
 	fput(file);
 	return zcsend_refuse(err);
 }
@@ -629,16 +796,19 @@ static ssize_t zcsend_send_vsegs(struct zcsend_tx *tx, struct zcsend_vseg *vs,
 	k->segs_done = 0;
 	k->seg_sent = 0;
 	for (i = 0; i < k->nr_segs; i++) {
-		if (signal_pending(current)) {
+		/* A non-blocking call answers EAGAIN, never EINTR. */
+		if (!zcsend_tx_nonblock(tx) && signal_pending(current)) {
 			ret = -ERESTARTSYS;
 			break;
 		}
-		if (vs[i].file)
+		if (vs[i].file) {
 			ret = zcsend_send_range(tx, vs[i].file, vs[i].pos,
 						vs[i].len, vs[i].more);
-		else
+			zcsend_account_file(vs[i].file, ret);
+		} else {
 			ret = zcsend_send_inline(tx, vs[i].addr, vs[i].len,
 						 vs[i].more);
+		}
 		if (ret < 0)
 			break;
 		total += ret;
@@ -692,9 +862,10 @@ static struct zcsend_vseg *zcsend_vec_prepare(struct zcsend_vec *k,
  */
 long zcsend_ioctl_sendvec(void __user *arg)
 {
+	struct zcsend_vec __user *u = arg;
+	struct socket *sock = NULL;
 	struct zcsend_vseg *vs;
 	struct zcsend_vec k;
-	struct socket *sock;
 	struct zcsend_tx tx;
 	ssize_t ret;
 	int err;
@@ -706,6 +877,8 @@ long zcsend_ioctl_sendvec(void __user *arg)
 		return zcsend_refuse(PTR_ERR(vs));
 
 	err = zcsend_sock_get(k.sock_fd, &sock);
+	if (!err && put_user(0, &u->sent))
+		err = -EFAULT;
 	if (err)
 		goto err_put_segs;
 
@@ -715,7 +888,10 @@ long zcsend_ioctl_sendvec(void __user *arg)
 	if (err)
 		goto err_put_sock;
 
-	ret = zcsend_send_vsegs(&tx, vs, &k);
+	ret = zcsend_sock_appends(sock);
+	if (!ret)
+		ret = zcsend_send_vsegs(&tx, vs, &k);
+	zcsend_account_sock(sock, ret);
 
 	zcsend_tx_destroy(&tx);
 	sockfd_put(sock);
@@ -723,8 +899,8 @@ long zcsend_ioctl_sendvec(void __user *arg)
 	if (ret < 0)
 		return zcsend_fail(ret);
 
-	k.sent = ret;
-	if (copy_to_user(arg, &k, sizeof(k)))
+	if (put_user(ret, &u->sent) || put_user(k.segs_done, &u->segs_done) ||
+	    put_user(k.seg_sent, &u->seg_sent))
 		return -EFAULT;
 	return 0;
 
@@ -733,6 +909,8 @@ err_put_sock:
 	zcsend_vsegs_put(vs, k.nr_segs);
 	return zcsend_fail(err);
 err_put_segs:
+	if (sock)
+		sockfd_put(sock);
 	zcsend_vsegs_put(vs, k.nr_segs);
 	return zcsend_refuse(err);
 }

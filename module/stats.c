@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * zcsend: per-CPU counters and tunables.
+ * zcsend: per-CPU counters.
  *
  * Each CPU bumps its own counters under u64_stats_sync, so a reader on
  * another CPU sees whole 64-bit values on every architecture. A reset does
@@ -8,7 +8,6 @@
  * it records the current values as a baseline that reads subtract.
  */
 #include <linux/cpumask.h>
-#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/u64_stats_sync.h>
@@ -132,55 +131,4 @@ int zcsend_stats_init(void)
 void zcsend_stats_exit(void)
 {
 	free_percpu(zcsend_stats);
-}
-
-/*
- * batch_pages: pages handed to TCP per send call. The default is set by
- * measurement (see README); it is read once per ioctl call.
- */
-static unsigned int zcsend_batch_pages = 256;
-
-static int zcsend_batch_pages_param_set(const char *val,
-					const struct kernel_param *kp)
-{
-	unsigned int pages;
-	int err;
-
-	err = kstrtouint(val, 0, &pages);
-	if (err)
-		return err;
-	return zcsend_batch_pages_set(pages);
-}
-
-static const struct kernel_param_ops zcsend_batch_pages_ops = {
-	.set	= zcsend_batch_pages_param_set,
-	.get	= param_get_uint,
-};
-
-module_param_cb(batch_pages, &zcsend_batch_pages_ops, &zcsend_batch_pages,
-		0644);
-MODULE_PARM_DESC(batch_pages, "Pages per send call into TCP (1-1024)");
-
-/**
- * zcsend_batch_pages_get() - the current batch size
- *
- * Return: pages per send call, ZCSEND_BATCH_PAGES_MIN..ZCSEND_BATCH_PAGES_MAX.
- */
-unsigned int zcsend_batch_pages_get(void)
-{
-	return READ_ONCE(zcsend_batch_pages);
-}
-
-/**
- * zcsend_batch_pages_set() - change the batch size
- * @pages: new value
- *
- * Return: 0, or -ERANGE when @pages is out of bounds.
- */
-int zcsend_batch_pages_set(unsigned int pages)
-{
-	if (pages < ZCSEND_BATCH_PAGES_MIN || pages > ZCSEND_BATCH_PAGES_MAX)
-		return -ERANGE;
-	WRITE_ONCE(zcsend_batch_pages, pages);
-	return 0;
 }

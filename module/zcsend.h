@@ -24,13 +24,11 @@ void zcsend_stats_reset(void);
 int zcsend_stats_init(void);
 void zcsend_stats_exit(void);
 
-/* Tunables (module parameters, also set over netlink). */
-unsigned int zcsend_batch_pages_get(void);
-int zcsend_batch_pages_set(unsigned int pages);
-
-/* The send path (send.c). */
+/* The send path (send.c), and its tunable (module parameter and netlink). */
 long zcsend_ioctl_sendfile(void __user *arg);
 long zcsend_ioctl_sendvec(void __user *arg);
+unsigned int zcsend_batch_pages_get(void);
+int zcsend_batch_pages_set(unsigned int pages);
 
 /* Generic netlink (netlink.c). */
 int zcsend_genl_init(void);

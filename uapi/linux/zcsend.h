@@ -12,7 +12,9 @@
  * size from the first published version of the struct (*_SIZE_VER0) up to
  * one page; bytes beyond what the module knows must be zero. So the structs
  * can grow at the end without new ioctl numbers, like openat2(2) and
- * clone3(2). The ioctl numbers encode the VER0 size and never change.
+ * clone3(2). The ioctl numbers encode the VER0 size and never change; the
+ * module matches them by number, whatever size a caller's number encodes.
+ * Only the output fields are written back, never past the caller's size.
  *
  * All ioctls return 0 on success and -1 with errno on failure. Byte counts
  * are returned in the struct, since ioctl(2) returns an int.
@@ -155,18 +157,23 @@ struct zcsend_vec {
 /*
  * ZCSEND_IOC_SENDFILE: send a file range. Errors (nothing was queued):
  *   EBADF	a bad fd, or a file not opened for reading (O_WRONLY, O_PATH)
+ *   ESPIPE	a file without positional reads (a pipe, a FIFO), as sendfile(2)
  *   EINVAL	unknown flags, reserved fields set, size too small, offset
  *		negative or offset + length overflowing, a file that is not a
- *		regular file (pipe, directory, eventfd) or has no page cache
- *		(DAX, secretmem)
+ *		regular file (directory, eventfd, device) or that splice cannot
+ *		read (no ->splice_read: secretmem, most of procfs) or is DAX,
+ *		an O_APPEND socket (as sendfile(2))
+ *   EOVERFLOW	offset at or past the file system's largest file size
+ *		(s_maxbytes), as sendfile(2); a range reaching past it is cut
  *   E2BIG	size larger than one page, or bytes past the known struct
  *		are not zero
- *   EFAULT	bad user pointer
+ *   EFAULT	bad user pointer, or a struct that cannot be written back
+ *		(checked before anything is sent)
  *   ENOTSOCK	sock_fd is not a socket
  *   EOPNOTSUPP	a socket that is not TCP over IPv4/IPv6 (UDP, UNIX, ...)
- *   ENOTCONN	a TCP socket that is not connected (or is listening)
- *   EPIPE	the connection is shut down for writing or reset (and SIGPIPE
- *		unless ZCSEND_F_NOSIGNAL)
+ *   EPIPE	a socket not connected (or listening), or shut down for
+ *		writing, or reset (and SIGPIPE unless ZCSEND_F_NOSIGNAL), as
+ *		TCP answers sendfile(2)
  *   ECONNRESET	the first call after the peer reset the connection (as
  *		send(2) and sendfile(2)); EPIPE from then on
  *   EAGAIN	non-blocking and the send buffer is full, or SO_SNDTIMEO
@@ -175,7 +182,8 @@ struct zcsend_vec {
  *		transparently when the handler has SA_RESTART)
  *   EIO and other read errors of the filesystem
  */
-#define ZCSEND_IOC_SENDFILE	_IOWR(ZCSEND_IOC_MAGIC, 0x40, struct zcsend_file)
+#define ZCSEND_IOC_SENDFILE	_IOC(_IOC_READ | _IOC_WRITE, ZCSEND_IOC_MAGIC, \
+				     0x40, ZCSEND_FILE_SIZE_VER0)
 
 /*
  * ZCSEND_IOC_SENDVEC: send segments in order. Errors as ZCSEND_IOC_SENDFILE,
@@ -183,7 +191,8 @@ struct zcsend_vec {
  * ZCSEND_INLINE_MAX or with fd/offset set, a file segment with addr set, or
  * more than ZCSEND_SEGS_MAX segments.
  */
-#define ZCSEND_IOC_SENDVEC	_IOWR(ZCSEND_IOC_MAGIC, 0x41, struct zcsend_vec)
+#define ZCSEND_IOC_SENDVEC	_IOC(_IOC_READ | _IOC_WRITE, ZCSEND_IOC_MAGIC, \
+				     0x41, ZCSEND_VEC_SIZE_VER0)
 
 /*
  * Generic netlink family "zcsend": statistics and configuration.
@@ -246,8 +255,11 @@ enum zcsend_a {
  *   FILE_BYTES		of those, bytes from the page cache (not copied by
  *			the module)
  *   INLINE_BYTES	of those, inline segment bytes (copied once)
- *   PAGES		page references handed to TCP
- *   BATCHES		send calls into the network stack for file data
+ *   PAGES		pages of file data queued (a large folio counts
+ *			every page of it that was sent)
+ *   BATCHES		batches of file data handed to the network stack
+ *			(one sock_sendmsg from 6.5 on; before, one batch is
+ *			one sendpage per fragment)
  *   COPY_FALLBACKS	batches sent on a route without scatter-gather,
  *			where the stack copies the payload
  *   ERR_AGAIN		calls that queued nothing and returned EAGAIN
