@@ -394,36 +394,6 @@ static void *sink_main(void *arg)
 	return NULL;
 }
 
-/* A connected loopback pair: *snd to send on, *rcv to read from. */
-static int tcp_pair(int *snd, int *rcv)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t alen = sizeof(a);
-	int l, s = -1, r = -1;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (l < 0)
-		return -1;
-	if (bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 1) ||
-	    getsockname(l, (struct sockaddr *)&a, &alen))
-		goto out;
-	s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)))
-		goto out;
-	r = accept4(l, NULL, NULL, SOCK_CLOEXEC);
-out:
-	close(l);
-	if (r < 0) {
-		if (s >= 0)
-			close(s);
-		return -1;
-	}
-	*snd = s;
-	*rcv = r;
-	return 0;
-}
-
 /* A file of @len pattern bytes on tmpfs (/dev/shm), already unlinked. */
 static int tmpfs_file(uint64_t len)
 {
@@ -495,7 +465,7 @@ static void transfer(uint64_t len, struct transfer *t)
 	t->err = -1;
 	dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
 	file = tmpfs_file(len);
-	if (dev < 0 || file < 0 || tcp_pair(&snd, &s.fd))
+	if (dev < 0 || file < 0 || zcsend_tcp_pair(AF_INET, &snd, &s.fd, 0))
 		goto out;
 	if (pthread_create(&s.thread, NULL, sink_main, &s)) {
 		close(snd);
@@ -970,7 +940,8 @@ static int sender_start(struct sender *s)
 	memset(s, 0, sizeof(*s));
 	s->dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
 	s->file = tmpfs_file(256 << 10);
-	if (s->dev < 0 || s->file < 0 || tcp_pair(&s->snd, &s->sink.fd))
+	if (s->dev < 0 || s->file < 0 ||
+	    zcsend_tcp_pair(AF_INET, &s->snd, &s->sink.fd, 0))
 		return -1;
 	if (pthread_create(&s->sink.thread, NULL, sink_main, &s->sink))
 		return -1;

@@ -53,68 +53,19 @@ static inline uint8_t pattern(unsigned int id, uint64_t off)
 	return (uint8_t)((off ^ (off >> 8) ^ (off >> 17) ^ (id * 37u)) & 0xff);
 }
 
-static int make_file(unsigned int id, size_t size)
+static void fill_pattern(unsigned char *buf, uint64_t off, size_t n,
+			 void *arg)
 {
-	char path[] = "/tmp/zcsend-stress.XXXXXX";
-	uint8_t *buf;
-	size_t done, i, n;
-	int fd;
+	unsigned int id = *(unsigned int *)arg;
+	size_t i;
 
-	fd = mkstemp(path);
-	if (fd < 0)
-		return -1;
-	unlink(path);
-	buf = malloc(MIB);
-	if (!buf) {
-		close(fd);
-		return -1;
-	}
-	for (done = 0; done < size; done += n) {
-		n = size - done < MIB ? size - done : MIB;
-		for (i = 0; i < n; i++)
-			buf[i] = pattern(id, done + i);
-		if (write(fd, buf, n) != (ssize_t)n) {
-			free(buf);
-			close(fd);
-			return -1;
-		}
-	}
-	free(buf);
-	return fd;
+	for (i = 0; i < n; i++)
+		buf[i] = pattern(id, off + i);
 }
 
-/* A connected TCP pair over the loopback: @tx sends, @rx receives. */
-static int tcp_pair(int *tx, int *rx)
+static int make_file(unsigned int id, size_t size)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	int l, c, s;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (l < 0)
-		return -1;
-	if (bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 1) ||
-	    getsockname(l, (struct sockaddr *)&a, &len)) {
-		close(l);
-		return -1;
-	}
-	c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof(a))) {
-		if (c >= 0)
-			close(c);
-		close(l);
-		return -1;
-	}
-	s = accept4(l, NULL, NULL, SOCK_CLOEXEC);
-	close(l);
-	if (s < 0) {
-		close(c);
-		return -1;
-	}
-	*tx = c;
-	*rx = s;
-	return 0;
+	return zcsend_make_file_fill(NULL, size, fill_pattern, &id);
 }
 
 static void small_buffers(int tx, int rx)
@@ -241,7 +192,7 @@ FIXTURE_SETUP(fault)
 	ASSERT_LE(0, self->dev);
 	self->file = make_file(1, self->size);
 	ASSERT_LE(0, self->file);
-	ASSERT_EQ(0, tcp_pair(&self->tx, &self->rx));
+	ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &self->tx, &self->rx, 0));
 }
 
 FIXTURE_TEARDOWN(fault)
@@ -491,7 +442,7 @@ static pid_t blocked_sender(int *rx_out)
 	pid_t pid;
 	char c;
 
-	if (pipe(ready) || tcp_pair(&tx, &rx))
+	if (pipe(ready) || zcsend_tcp_pair(AF_INET, &tx, &rx, 0))
 		return -1;
 	small_buffers(tx, rx);
 	pid = fork();
@@ -623,7 +574,7 @@ static void *load_send(void *p)
 	r.size = MIB + (a->id * 4099) % 65536;
 	dev = open_dev();
 	file = make_file(a->id, r.size);
-	if (dev < 0 || file < 0 || tcp_pair(&tx, &r.fd) ||
+	if (dev < 0 || file < 0 || zcsend_tcp_pair(AF_INET, &tx, &r.fd, 0) ||
 	    pthread_create(&t, NULL, load_read, &r)) {
 		a->failed = 1;
 		return NULL;
@@ -791,7 +742,7 @@ static void send_cycling(struct __test_metadata *_metadata, uint64_t total,
 	ASSERT_LE(0, dev);
 	file = make_file(3, fsize);
 	ASSERT_LE(0, file);
-	ASSERT_EQ(0, tcp_pair(&tx, &r.fd));
+	ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &tx, &r.fd, 0));
 	ASSERT_EQ(0, pthread_create(&t, NULL, read_then_close, &r));
 	while (done < total) {
 		ASSERT_EQ(0, zc_sendfile(dev, file, tx, done % fsize,
@@ -832,7 +783,8 @@ TEST_F_TIMEOUT(stress, leak_1gib, STRESS_TIMEOUT)
 
 /* Fuzz: random calls; every error must be one the header documents. */
 static const int fuzz_errnos[] = {
-	EBADF, EINVAL, E2BIG, EFAULT, ENOTSOCK, EOPNOTSUPP, ENOTCONN, EPIPE,
+	EBADF, ESPIPE, EINVAL, EOVERFLOW, E2BIG, EFAULT, ENOTSOCK, EOPNOTSUPP,
+	EPIPE,
 	ECONNRESET, EAGAIN, EINTR, ENOTTY, EIO,
 };
 
@@ -980,7 +932,7 @@ TEST_F_TIMEOUT(stress, fuzz, STRESS_TIMEOUT)
 	before = stable_kb();
 	dev = open_dev();
 	ASSERT_LE(0, dev);
-	ASSERT_EQ(0, tcp_pair(&tx, &rx));
+	ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &tx, &rx, 0));
 	ASSERT_EQ(0, setsockopt(tx, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)));
 	ASSERT_EQ(0, pthread_create(&t, NULL, discard_all, &rx));
 	ASSERT_EQ(0, pipe(p));
@@ -1031,7 +983,7 @@ TEST_F_TIMEOUT(stress, fuzz, STRESS_TIMEOUT)
 		};
 		pthread_t st;
 
-		ASSERT_EQ(0, tcp_pair(&tx2, &rx2));
+		ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &tx2, &rx2, 0));
 		s.sock = tx2;
 		ASSERT_EQ(0, pthread_create(&st, NULL, send_all, &s));
 		EXPECT_EQ(0, drain_check(rx2, 6, 0, &got));

@@ -5,8 +5,14 @@
 #ifndef ZCSEND_TEST_H
 #define ZCSEND_TEST_H
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -29,6 +35,129 @@ static inline int zcsend_load_module(const char *path)
 static inline int zcsend_unload_module(void)
 {
 	return syscall(SYS_delete_module, "zcsend", O_NONBLOCK);
+}
+
+/*
+ * A connected loopback TCP pair of @family (AF_INET or AF_INET6): *snd
+ * sends, *rcv receives. @bufsize, when not 0, is the sender's SO_SNDBUF and
+ * the receiver's SO_RCVBUF (set before connecting, so the window fits it).
+ * Return: 0, or -1 with errno.
+ */
+static inline int zcsend_tcp_pair(int family, int *snd, int *rcv, int bufsize)
+{
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6,
+				   .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	struct sockaddr_in a4 = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr *a = family == AF_INET6 ? (void *)&a6 : (void *)&a4;
+	socklen_t alen = family == AF_INET6 ? sizeof(a6) : sizeof(a4);
+	int l, c = -1, s = -1, err;
+
+	l = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (l < 0)
+		return -1;
+	if (bufsize)
+		setsockopt(l, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof(bufsize));
+	if (bind(l, a, alen) || listen(l, 1) || getsockname(l, a, &alen))
+		goto err;
+	c = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c < 0)
+		goto err;
+	if (bufsize)
+		setsockopt(c, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof(bufsize));
+	if (connect(c, a, alen))
+		goto err;
+	s = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	if (s < 0)
+		goto err;
+	close(l);
+	*snd = c;
+	*rcv = s;
+	return 0;
+err:
+	err = errno;
+	if (c >= 0)
+		close(c);
+	close(l);
+	errno = err;
+	return -1;
+}
+
+/* Write all @len bytes of @buf at @off: 0, or -1 with errno. */
+static inline int zcsend_pwrite_all(int fd, const void *buf, size_t len,
+				    off_t off)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * A new, already unlinked file in @dir (default /tmp, the guest's tmpfs)
+ * holding @len bytes of @buf (none when @buf is NULL).
+ * Return: its fd (read-write), or -1 with errno.
+ */
+static inline int zcsend_make_file(const char *dir, const void *buf,
+				   size_t len)
+{
+	char path[256];
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%s/zcsend-test.XXXXXX", dir ?: "/tmp");
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	unlink(path);
+	if (buf && zcsend_pwrite_all(fd, buf, len, 0)) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
+/* Fills @n bytes of @buf with the file's bytes from offset @off. */
+typedef void (*zcsend_fill_fn)(unsigned char *buf, uint64_t off, size_t n,
+			       void *arg);
+
+/*
+ * Like zcsend_make_file(), @size bytes made by @fill a chunk at a time
+ * (for files larger than a test wants to hold in memory).
+ */
+static inline int zcsend_make_file_fill(const char *dir, uint64_t size,
+					zcsend_fill_fn fill, void *arg)
+{
+	static unsigned char buf[1 << 20];
+	uint64_t off;
+	int fd, err;
+
+	fd = zcsend_make_file(dir, NULL, 0);
+	if (fd < 0)
+		return -1;
+	for (off = 0; off < size; off += sizeof(buf)) {
+		size_t n = size - off < sizeof(buf) ? size - off : sizeof(buf);
+
+		fill(buf, off, n, arg);
+		if (zcsend_pwrite_all(fd, buf, n, off)) {
+			err = errno;
+			close(fd);
+			errno = err;
+			return -1;
+		}
+	}
+	return fd;
 }
 
 /*
