@@ -11,18 +11,22 @@
 #include <poll.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <linux/tls.h>
 #include <linux/zcsend.h>
 
 #include "kselftest_harness.h"
@@ -42,80 +46,6 @@ static void fill_pattern(unsigned char *buf, size_t len, uint32_t seed)
 		x ^= x << 17;
 		buf[i] = x >> 24;
 	}
-}
-
-/* An unlinked tmpfs file (the guest's /tmp) holding @buf. */
-static int make_file(const unsigned char *buf, size_t len)
-{
-	char path[] = "/tmp/zcsend_send.XXXXXX";
-	size_t done = 0;
-	int fd;
-
-	fd = mkostemp(path, O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	unlink(path);
-	while (done < len) {
-		ssize_t n = pwrite(fd, buf + done, len - done, done);
-
-		if (n <= 0) {
-			close(fd);
-			return -1;
-		}
-		done += n;
-	}
-	return fd;
-}
-
-static int listener(int family, int rcvbuf)
-{
-	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6,
-				   .sin6_addr = IN6ADDR_LOOPBACK_INIT };
-	struct sockaddr_in a4 = { .sin_family = AF_INET,
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	struct sockaddr *a = family == AF_INET6 ? (void *)&a6 : (void *)&a4;
-	socklen_t alen = family == AF_INET6 ? sizeof(a6) : sizeof(a4);
-	int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -1;
-	if (rcvbuf)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	if (bind(fd, a, alen) || listen(fd, 4)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* A connected loopback TCP pair: *cli sends, *srv receives. */
-static int tcp_pair(int family, int *cli, int *srv, int bufsize)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	int lfd = listener(family, bufsize);
-
-	if (lfd < 0)
-		return -1;
-	*cli = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (*cli < 0)
-		goto err;
-	if (bufsize)
-		setsockopt(*cli, SOL_SOCKET, SO_SNDBUF, &bufsize,
-			   sizeof(bufsize));
-	if (getsockname(lfd, (void *)&ss, &len) ||
-	    connect(*cli, (void *)&ss, len))
-		goto err_cli;
-	*srv = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (*srv < 0)
-		goto err_cli;
-	close(lfd);
-	return 0;
-err_cli:
-	close(*cli);
-err:
-	close(lfd);
-	return -1;
 }
 
 /*
@@ -238,9 +168,9 @@ TEST_F(integrity, bytes_match)
 
 	ASSERT_NE(NULL, buf);
 	fill_pattern(buf, flen, variant->size);
-	ffd = make_file(buf, flen);
+	ffd = zcsend_make_file(NULL, buf, flen);
 	ASSERT_LE(0, ffd);
-	ASSERT_EQ(0, tcp_pair(variant->family ?: AF_INET, &cli, &srv, 0));
+	ASSERT_EQ(0, zcsend_tcp_pair(variant->family ?: AF_INET, &cli, &srv, 0));
 	rx = start_receiver(srv, buf + variant->offset, variant->size);
 	ASSERT_LE(0, rx);
 	close(srv);
@@ -276,9 +206,9 @@ TEST_F(integrity, stops_at_eof)
 	pid_t rx;
 
 	fill_pattern(buf, sizeof(buf), 42);
-	ffd = make_file(buf, sizeof(buf));
+	ffd = zcsend_make_file(NULL, buf, sizeof(buf));
 	ASSERT_LE(0, ffd);
-	ASSERT_EQ(0, tcp_pair(AF_INET, &cli, &srv, 0));
+	ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &cli, &srv, 0));
 	rx = start_receiver(srv, buf + 9000, 1000);
 	close(srv);
 
@@ -297,6 +227,27 @@ TEST_F(integrity, stops_at_eof)
 }
 
 /* Refusals: each with its documented errno, and nothing sent. */
+/*
+ * Errno of sendfile(2) itself for the same file and socket (the oracle),
+ * 0 if it sent something.
+ */
+static int real_sendfile_errno(int file_fd, int sock_fd)
+{
+	off_t off = 0;
+
+	return sendfile(sock_fd, file_fd, &off, 1) < 0 ? errno : 0;
+}
+
+/* The ioctl refuses @fd as a file with the errno sendfile(2) gives. */
+#define EXPECT_REFUSED_AS_SENDFILE(fd)					\
+	do {								\
+		int _want = real_sendfile_errno(fd, self->cli);		\
+									\
+		EXPECT_NE(0, _want);					\
+		EXPECT_EQ(_want, sendfile_errno(self->dev, fd, self->cli, \
+						0, 1, 0));		\
+	} while (0)
+
 FIXTURE(refuse) {
 	int dev;
 	int file;	/* a 64 KiB tmpfs file */
@@ -311,9 +262,9 @@ FIXTURE_SETUP(refuse)
 	self->dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->dev);
 	fill_pattern(buf, sizeof(buf), 1);
-	self->file = make_file(buf, sizeof(buf));
+	self->file = zcsend_make_file(NULL, buf, sizeof(buf));
 	ASSERT_LE(0, self->file);
-	ASSERT_EQ(0, tcp_pair(AF_INET, &self->cli, &self->srv, 0));
+	ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &self->cli, &self->srv, 0));
 }
 
 FIXTURE_TEARDOWN(refuse)
@@ -346,7 +297,7 @@ TEST_F(refuse, file_is_pipe)
 	int p[2];
 
 	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
-	EXPECT_EQ(EINVAL, sendfile_errno(self->dev, p[0], self->cli, 0, 1, 0));
+	EXPECT_REFUSED_AS_SENDFILE(p[0]);
 	close(p[0]);
 	close(p[1]);
 }
@@ -356,14 +307,13 @@ TEST_F(refuse, file_is_dir)
 	int d = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	ASSERT_LE(0, d);
-	EXPECT_EQ(EINVAL, sendfile_errno(self->dev, d, self->cli, 0, 1, 0));
+	EXPECT_REFUSED_AS_SENDFILE(d);
 	close(d);
 }
 
 TEST_F(refuse, file_is_socket)
 {
-	EXPECT_EQ(EINVAL, sendfile_errno(self->dev, self->srv, self->cli,
-					 0, 1, 0));
+	EXPECT_REFUSED_AS_SENDFILE(self->srv);
 }
 
 TEST_F(refuse, file_is_eventfd)
@@ -371,7 +321,7 @@ TEST_F(refuse, file_is_eventfd)
 	int e = eventfd(0, EFD_CLOEXEC);
 
 	ASSERT_LE(0, e);
-	EXPECT_EQ(EINVAL, sendfile_errno(self->dev, e, self->cli, 0, 1, 0));
+	EXPECT_REFUSED_AS_SENDFILE(e);
 	close(e);
 }
 
@@ -380,7 +330,7 @@ TEST_F(refuse, file_is_proc)
 	int f = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
 
 	ASSERT_LE(0, f);
-	EXPECT_EQ(EINVAL, sendfile_errno(self->dev, f, self->cli, 0, 1, 0));
+	EXPECT_REFUSED_AS_SENDFILE(f);
 	close(f);
 }
 
@@ -395,7 +345,7 @@ TEST_F(refuse, file_secretmem)
 	if (f < 0)
 		SKIP(return, "memfd_secret: %s", strerror(errno));
 	ASSERT_EQ(0, ftruncate(f, 8192));
-	EXPECT_EQ(EINVAL, sendfile_errno(self->dev, f, self->cli, 0, 1, 0));
+	EXPECT_REFUSED_AS_SENDFILE(f);
 	close(f);
 }
 
@@ -407,7 +357,7 @@ TEST_F(refuse, file_o_path)
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", self->file);
 	f = open(path, O_PATH | O_CLOEXEC);
 	ASSERT_LE(0, f);
-	EXPECT_EQ(EBADF, sendfile_errno(self->dev, f, self->cli, 0, 1, 0));
+	EXPECT_REFUSED_AS_SENDFILE(f);
 	close(f);
 }
 
@@ -419,7 +369,7 @@ TEST_F(refuse, file_write_only)
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", self->file);
 	f = open(path, O_WRONLY | O_CLOEXEC);
 	ASSERT_LE(0, f);
-	EXPECT_EQ(EBADF, sendfile_errno(self->dev, f, self->cli, 0, 1, 0));
+	EXPECT_REFUSED_AS_SENDFILE(f);
 	close(f);
 }
 
@@ -458,22 +408,44 @@ TEST_F(refuse, sock_unix)
 	close(sv[1]);
 }
 
+/*
+ * Sockets that are not connected: TCP answers, as it answers sendfile(2)
+ * (EPIPE, with SIGPIPE, here ignored; a zero-length call succeeds).
+ */
+static void expect_sock_as_sendfile(struct __test_metadata *_metadata,
+				    int dev, int file, int s)
+{
+	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+	off_t off = 0;
+	int want;
+
+	want = sendfile(s, file, &off, 1) < 0 ? errno : 0;
+	EXPECT_EQ(EPIPE, want);
+	EXPECT_EQ(want, sendfile_errno(dev, file, s, 0, 1, 0));
+	EXPECT_EQ(0, sendfile(s, file, &off, 0));
+	EXPECT_EQ(0, sendfile_errno(dev, file, s, 0, 0, 0));
+	signal(SIGPIPE, old);
+}
+
 TEST_F(refuse, sock_unconnected)
 {
 	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	ASSERT_LE(0, s);
-	EXPECT_EQ(ENOTCONN, sendfile_errno(self->dev, self->file, s, 0, 1, 0));
-	EXPECT_EQ(ENOTCONN, sendfile_errno(self->dev, self->file, s, 0, 0, 0));
+	expect_sock_as_sendfile(_metadata, self->dev, self->file, s);
 	close(s);
 }
 
 TEST_F(refuse, sock_listening)
 {
-	int s = listener(AF_INET6, 0);
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6,
+				  .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	int s = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	ASSERT_LE(0, s);
-	EXPECT_EQ(ENOTCONN, sendfile_errno(self->dev, self->file, s, 0, 1, 0));
+	ASSERT_EQ(0, bind(s, (struct sockaddr *)&a, sizeof(a)));
+	ASSERT_EQ(0, listen(s, 1));
+	expect_sock_as_sendfile(_metadata, self->dev, self->file, s);
 	close(s);
 }
 
@@ -606,7 +578,8 @@ TEST_F(refuse, vec_validates_first)
 		{ .type = ZCSEND_SEG_FILE, .fd = self->srv, .length = 100 },
 	};
 
-	EXPECT_EQ(-EINVAL, zc_sendvec(self->dev, self->cli, s, 3, 0, NULL));
+	/* A socket as a file: ESPIPE, as sendfile(2) says. */
+	EXPECT_EQ(-ESPIPE, zc_sendvec(self->dev, self->cli, s, 3, 0, NULL));
 }
 
 TEST_F(refuse, vec_flags_reserved)
@@ -664,19 +637,19 @@ TEST(nonblock_full_buffer)
 
 	ASSERT_NE(NULL, buf);
 	fill_pattern(buf, flen, 7);
-	ffd = make_file(buf, flen);
+	ffd = zcsend_make_file(NULL, buf, flen);
 	ASSERT_LE(0, ffd);
 	dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, dev);
 
-	ASSERT_EQ(0, tcp_pair(AF_INET, &cli, &srv, 65536));
+	ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &cli, &srv, 65536));
 	fill_until_eagain(_metadata, dev, ffd, cli, flen,
 			  ZCSEND_F_NONBLOCK | ZCSEND_F_NOSIGNAL);
 	close(cli);
 	close(srv);
 
 	/* The same with an O_NONBLOCK socket and no flag. */
-	ASSERT_EQ(0, tcp_pair(AF_INET, &cli, &srv, 65536));
+	ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &cli, &srv, 65536));
 	fl = fcntl(cli, F_GETFL);
 	ASSERT_EQ(0, fcntl(cli, F_SETFL, fl | O_NONBLOCK));
 	fill_until_eagain(_metadata, dev, ffd, cli, flen, ZCSEND_F_NOSIGNAL);
@@ -708,11 +681,11 @@ TEST(signal_interrupts)
 	ASSERT_NE(NULL, buf);
 	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
 	fill_pattern(buf, flen, 8);
-	ffd = make_file(buf, flen);
+	ffd = zcsend_make_file(NULL, buf, flen);
 	ASSERT_LE(0, ffd);
 	dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, dev);
-	ASSERT_EQ(0, tcp_pair(AF_INET, &cli, &srv, 65536));
+	ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &cli, &srv, 65536));
 
 	for (i = 0; i < 10; i++) {
 		struct zcsend_file r;
@@ -749,11 +722,11 @@ TEST(truncate_during_send)
 
 	ASSERT_NE(NULL, buf);
 	fill_pattern(buf, flen, 9);
-	ffd = make_file(buf, flen);
+	ffd = zcsend_make_file(NULL, buf, flen);
 	ASSERT_LE(0, ffd);
 	dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, dev);
-	ASSERT_EQ(0, tcp_pair(AF_INET, &cli, &srv, 0));
+	ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &cli, &srv, 0));
 	rx = start_receiver(srv, buf, flen);	/* bytes may differ: ignored */
 	close(srv);
 
@@ -809,9 +782,9 @@ FIXTURE_SETUP(epipe)
 	self->dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->dev);
 	fill_pattern(buf, sizeof(buf), 3);
-	self->file = make_file(buf, sizeof(buf));
+	self->file = zcsend_make_file(NULL, buf, sizeof(buf));
 	ASSERT_LE(0, self->file);
-	ASSERT_EQ(0, tcp_pair(AF_INET, &self->cli, &self->srv, 0));
+	ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &self->cli, &self->srv, 0));
 }
 
 FIXTURE_TEARDOWN(epipe)
@@ -889,7 +862,7 @@ FIXTURE_SETUP(vec)
 {
 	self->dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->dev);
-	ASSERT_EQ(0, tcp_pair(AF_INET, &self->cli, &self->srv, 0));
+	ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &self->cli, &self->srv, 0));
 }
 
 FIXTURE_TEARDOWN(vec)
@@ -918,8 +891,8 @@ TEST_F(vec, header_file_trailer)
 	fill_pattern(f2, f2len, 12);
 	fill_pattern(hdr, hlen, 13);
 	fill_pattern(trl, tlen, 14);
-	fd1 = make_file(f1, f1len);
-	fd2 = make_file(f2, f2len);
+	fd1 = zcsend_make_file(NULL, f1, f1len);
+	fd2 = zcsend_make_file(NULL, f2, f2len);
 	ASSERT_LE(0, fd1);
 	ASSERT_LE(0, fd2);
 	memcpy(want, hdr, hlen);
@@ -967,7 +940,7 @@ TEST_F(vec, stops_at_eof)
 	pid_t rx;
 
 	fill_pattern(f, sizeof(f), 21);
-	fd = make_file(f, sizeof(f));
+	fd = zcsend_make_file(NULL, f, sizeof(f));
 	ASSERT_LE(0, fd);
 	memcpy(want, "0123456789", 10);
 	memcpy(want + 10, f + 1000, 2000);
@@ -1019,7 +992,7 @@ TEST_F(vec, sixty_four_small_files)
 		ASSERT_NE(NULL, data[i]);
 		fill_pattern(data[i], len[i], 100 + i);
 		fill_pattern(hdr[i], HDR, 200 + i);
-		fd[i] = make_file(data[i], len[i]);
+		fd[i] = zcsend_make_file(NULL, data[i], len[i]);
 		ASSERT_LE(0, fd[i]);
 		memcpy(want + pos, hdr[i], HDR);
 		memcpy(want + pos + HDR, data[i], len[i]);
@@ -1082,8 +1055,8 @@ TEST_F(vec, partial_send_resumes)
 	fill_pattern(f2, f2len, 32);
 	fill_pattern(hdr, hlen, 33);
 	fill_pattern(trl, tlen, 34);
-	fd1 = make_file(f, flen);
-	fd2 = make_file(f2, f2len);
+	fd1 = zcsend_make_file(NULL, f, flen);
+	fd2 = zcsend_make_file(NULL, f2, f2len);
 	ASSERT_LE(0, fd1);
 	ASSERT_LE(0, fd2);
 	memcpy(want, hdr, hlen);
@@ -1134,6 +1107,325 @@ TEST_F(vec, partial_send_resumes)
 	close(fd2);
 	free(f);
 	free(f2);
+	free(want);
+}
+
+/* One file, one connection, one device: for the tests below. */
+FIXTURE(conn) {
+	int dev;
+	int file;	/* 64 KiB of pattern 5 on tmpfs */
+	int cli;
+	int srv;
+	unsigned char data[65536];
+};
+
+FIXTURE_SETUP(conn)
+{
+	fill_pattern(self->data, sizeof(self->data), 5);
+	self->dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->dev);
+	self->file = zcsend_make_file(NULL, self->data, sizeof(self->data));
+	ASSERT_LE(0, self->file);
+	ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &self->cli, &self->srv, 0));
+}
+
+FIXTURE_TEARDOWN(conn)
+{
+	close(self->srv);
+	close(self->cli);
+	close(self->file);
+	close(self->dev);
+}
+
+/* Bytes waiting at the receiver (0 when none). */
+static int pending(int fd)
+{
+	int n = 0;
+
+	ioctl(fd, FIONREAD, &n);
+	return n;
+}
+
+/*
+ * A caller built with a grown struct (its _IOWR encodes 64 bytes) reaches
+ * the same command; other directions and types do not.
+ */
+TEST_F(conn, grown_struct_same_command)
+{
+	struct {
+		struct zcsend_file f;
+		uint64_t tail;
+	} big = { .f = { .size = sizeof(big), .file_fd = self->file,
+			 .sock_fd = self->cli, .length = 10 } };
+
+	EXPECT_EQ(0, ioctl(self->dev, _IOWR(ZCSEND_IOC_MAGIC, 0x40,
+					    typeof(big)), &big));
+	EXPECT_EQ(10, big.f.sent);
+	EXPECT_EQ(10, big.f.offset);
+	EXPECT_EQ(-1, ioctl(self->dev, _IOW(ZCSEND_IOC_MAGIC, 0x40,
+					    struct zcsend_file), &big));
+	EXPECT_EQ(ENOTTY, errno);
+	EXPECT_EQ(-1, ioctl(self->dev, _IOWR('z', 0x40, struct zcsend_file),
+			    &big));
+	EXPECT_EQ(ENOTTY, errno);
+	EXPECT_EQ(10, pending(self->srv));
+}
+
+/*
+ * A 56-byte struct (and a 64-byte zcsend_vec) at the end of a page that
+ * is followed by an inaccessible page: the call succeeds, so nothing past
+ * the caller's size is read or written; guard bytes behind an in-page
+ * struct stay as they were, and so do its input fields.
+ */
+TEST_F(conn, writes_only_output_fields)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	unsigned char *m = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct zcsend_file *f, want;
+	struct zcsend_vec *v;
+	struct zcsend_seg seg = { .type = ZCSEND_SEG_FILE, .fd = self->file,
+				  .length = 7 };
+	int i;
+
+	ASSERT_NE(MAP_FAILED, m);
+	memset(m, 0xa5, 2 * pg);
+	f = (void *)(m + 64);
+	*f = (struct zcsend_file){ .size = ZCSEND_FILE_SIZE_VER0,
+		.file_fd = self->file, .sock_fd = self->cli, .offset = 100,
+		.length = 50, .flags = ZCSEND_F_NOSIGNAL };
+	want = *f;
+	ASSERT_EQ(0, ioctl(self->dev, ZCSEND_IOC_SENDFILE, f));
+	want.sent = 50;
+	want.offset = 150;
+	EXPECT_EQ(0, memcmp(&want, f, sizeof(want)));
+	for (i = 0; i < 64; i++)
+		EXPECT_EQ(0xa5, m[i]);
+	for (i = 64 + ZCSEND_FILE_SIZE_VER0; i < 512; i++)
+		EXPECT_EQ(0xa5, m[i]);
+
+	ASSERT_EQ(0, mprotect(m + pg, pg, PROT_NONE));
+	f = (void *)(m + pg - ZCSEND_FILE_SIZE_VER0);
+	*f = (struct zcsend_file){ .size = ZCSEND_FILE_SIZE_VER0,
+		.file_fd = self->file, .sock_fd = self->cli, .length = 3 };
+	EXPECT_EQ(0, ioctl(self->dev, ZCSEND_IOC_SENDFILE, f));
+	EXPECT_EQ(3, f->sent);
+
+	v = (void *)(m + pg - ZCSEND_VEC_SIZE_VER0);
+	*v = (struct zcsend_vec){ .size = ZCSEND_VEC_SIZE_VER0,
+		.sock_fd = self->cli, .nr_segs = 1, .segs = (uintptr_t)&seg };
+	EXPECT_EQ(0, ioctl(self->dev, ZCSEND_IOC_SENDVEC, v));
+	EXPECT_EQ(7, v->sent);
+	EXPECT_EQ(1, v->segs_done);
+	EXPECT_EQ(60, pending(self->srv));
+	munmap(m, 2 * pg);
+}
+
+/*
+ * A struct that can be read but not written back: EFAULT, and nothing
+ * went out (so a retry cannot send the bytes twice).
+ */
+TEST_F(conn, unwritable_struct_sends_nothing)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	void *m = mmap(NULL, pg, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct zcsend_seg *seg = (void *)((char *)m + 256);
+	struct zcsend_file *f = m;
+	struct zcsend_vec *v = (void *)((char *)m + 128);
+
+	ASSERT_NE(MAP_FAILED, m);
+	*f = (struct zcsend_file){ .size = sizeof(*f), .file_fd = self->file,
+				   .sock_fd = self->cli, .length = 1000 };
+	*seg = (struct zcsend_seg){ .type = ZCSEND_SEG_FILE, .fd = self->file,
+				    .length = 1000 };
+	*v = (struct zcsend_vec){ .size = sizeof(*v), .sock_fd = self->cli,
+				  .nr_segs = 1, .segs = (uintptr_t)seg };
+	ASSERT_EQ(0, mprotect(m, pg, PROT_READ));
+	EXPECT_EQ(-1, ioctl(self->dev, ZCSEND_IOC_SENDFILE, f));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, ioctl(self->dev, ZCSEND_IOC_SENDVEC, v));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(0, pending(self->srv));
+	munmap(m, pg);
+}
+
+static long file_atime(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return -1;
+	return st.st_atime;
+}
+
+static int set_old_atime(int fd)
+{
+	struct timespec ts[2] = { { .tv_sec = 1 }, { .tv_nsec = UTIME_OMIT } };
+
+	return futimens(fd, ts);
+}
+
+/*
+ * A non-blocking call on a full socket answers EAGAIN without reading the
+ * file: every read updates the atime of a file whose atime is a day old
+ * (relatime), which a pread shows first. The socket is refilled until a
+ * call finds it full, so no timing decides the outcome.
+ */
+static void eagain_without_read(struct __test_metadata *_metadata, int dev,
+				int ffd, int sock, size_t flen, uint32_t flags)
+{
+	struct zcsend_file r;
+	uint64_t off = 0;
+	char c;
+	int i, err = 0;
+
+	ASSERT_EQ(0, set_old_atime(ffd));
+	ASSERT_EQ(1, pread(ffd, &c, 1, 0));
+	ASSERT_NE(1, file_atime(ffd));
+
+	for (i = 0; i < 100000; i++) {
+		ASSERT_EQ(0, set_old_atime(ffd));
+		err = zc_sendfile(dev, ffd, sock, off, flen - off, flags, &r);
+		if (err)
+			break;
+		off = r.offset;
+		ASSERT_GT(flen, off);
+	}
+	EXPECT_EQ(-EAGAIN, err);
+	EXPECT_EQ(1, file_atime(ffd));
+}
+
+TEST(nonblock_eagain_reads_nothing)
+{
+	size_t flen = 64 * MIB;
+	int dev, ffd, cli, srv;
+
+	ffd = zcsend_make_file(NULL, NULL, 0);
+	ASSERT_LE(0, ffd);
+	ASSERT_EQ(0, ftruncate(ffd, flen));
+	dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, dev);
+
+	ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &cli, &srv, 65536));
+	eagain_without_read(_metadata, dev, ffd, cli, flen,
+			    ZCSEND_F_NONBLOCK | ZCSEND_F_NOSIGNAL);
+	close(cli);
+	close(srv);
+
+	ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &cli, &srv, 65536));
+	ASSERT_EQ(0, fcntl(cli, F_SETFL, fcntl(cli, F_GETFL) | O_NONBLOCK));
+	eagain_without_read(_metadata, dev, ffd, cli, flen, ZCSEND_F_NOSIGNAL);
+	close(cli);
+	close(srv);
+	close(dev);
+	close(ffd);
+}
+
+/* An O_APPEND socket is refused as sendfile(2) refuses it. */
+TEST_F(conn, append_socket)
+{
+	off_t off = 0;
+
+	ASSERT_EQ(0, fcntl(self->cli, F_SETFL, O_APPEND));
+	EXPECT_EQ(-1, sendfile(self->cli, self->file, &off, 10));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(EINVAL, sendfile_errno(self->dev, self->file, self->cli, 0,
+					 10, 0));
+	EXPECT_EQ(0, pending(self->srv));
+}
+
+/*
+ * kTLS: the ioctl sends through a socket with TLS_TX (6.12: MSG_SPLICE_PAGES
+ * into tls_sw_sendmsg; 6.1: sendpage into tls_sw_sendpage), and a receiver
+ * with TLS_RX and the same key gets exactly the file's bytes.
+ */
+static int ktls_on(int fd, int dir, uint16_t version)
+{
+	struct tls12_crypto_info_aes_gcm_128 ci = {
+		.info.version = version,
+		.info.cipher_type = TLS_CIPHER_AES_GCM_128,
+	};
+
+	memcpy(ci.key, "zcsend-test-key!", TLS_CIPHER_AES_GCM_128_KEY_SIZE);
+	memcpy(ci.iv, "ivivivi8", TLS_CIPHER_AES_GCM_128_IV_SIZE);
+	memcpy(ci.salt, "salt", TLS_CIPHER_AES_GCM_128_SALT_SIZE);
+	if (setsockopt(fd, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")))
+		return -1;
+	return setsockopt(fd, SOL_TLS, dir, &ci, sizeof(ci));
+}
+
+FIXTURE(ktls) {
+	int dev;
+};
+
+FIXTURE_VARIANT(ktls) {
+	uint16_t version;
+};
+
+FIXTURE_VARIANT_ADD(ktls, tls12) { .version = TLS_1_2_VERSION };
+FIXTURE_VARIANT_ADD(ktls, tls13) { .version = TLS_1_3_VERSION };
+
+FIXTURE_SETUP(ktls)
+{
+	/* Debian builds tls as a module; TCP_ULP would also load it. */
+	if (system("modprobe tls 2>/dev/null"))
+		TH_LOG("modprobe tls failed; relying on TCP_ULP autoload");
+	self->dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->dev);
+}
+
+FIXTURE_TEARDOWN(ktls)
+{
+	close(self->dev);
+}
+
+TEST_F_TIMEOUT(ktls, round_trip, 120)
+{
+	size_t flen = MIB + 12345, hlen = 100;
+	unsigned char *want = malloc(hlen + flen);
+	struct zcsend_seg s[2];
+	struct zcsend_vec v;
+	uint64_t off = 0;
+	int ffd, cli, srv;
+	pid_t pid;
+
+	ASSERT_NE(NULL, want);
+	fill_pattern(want, hlen + flen, 41);
+	ffd = zcsend_make_file(NULL, want + hlen, flen);
+	ASSERT_LE(0, ffd);
+	ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &cli, &srv, 0));
+	ASSERT_EQ(0, ktls_on(cli, TLS_TX, variant->version)) {
+		TH_LOG("kTLS TX: %s", strerror(errno));
+	}
+	ASSERT_EQ(0, ktls_on(srv, TLS_RX, variant->version)) {
+		TH_LOG("kTLS RX: %s", strerror(errno));
+	}
+	pid = start_receiver(srv, want, hlen + flen);
+	ASSERT_LT(0, pid);
+	close(srv);
+
+	/* An inline header and 512 KiB with SENDVEC, then SENDFILE. */
+	s[0] = (struct zcsend_seg){ .type = ZCSEND_SEG_INLINE,
+				    .addr = (uintptr_t)want, .length = hlen };
+	s[1] = (struct zcsend_seg){ .type = ZCSEND_SEG_FILE, .fd = ffd,
+				    .length = MIB / 2 };
+	ASSERT_EQ(0, zc_sendvec(self->dev, cli, s, 2, 0, &v));
+	ASSERT_EQ(hlen + MIB / 2, v.sent);
+	off = MIB / 2;
+	while (off < flen) {
+		struct zcsend_file r;
+
+		ASSERT_EQ(0, zc_sendfile(self->dev, ffd, cli, off, flen - off,
+					 0, &r));
+		ASSERT_LT(0, r.sent);
+		off = r.offset;
+	}
+	/* The receiver holds a copy of cli: end the stream with a FIN. */
+	ASSERT_EQ(0, shutdown(cli, SHUT_WR));
+	EXPECT_EQ(0, receiver_status(pid));
+	close(cli);
+	close(ffd);
 	free(want);
 }
 

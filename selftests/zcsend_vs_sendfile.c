@@ -1,0 +1,777 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * zcsend against sendfile(2), the oracle: the same file range is sent with
+ * sendfile over one loopback connection and with ZCSEND_IOC_SENDFILE over
+ * another, and both must agree on the result, the errno, the count, the
+ * new offset and the received bytes (FNV-1a of them), and on what
+ * /proc/self/io and inotify report. On every file system the guest mounts
+ * from images this test makes: tmpfs, tmpfs huge=always, ext4, XFS, btrfs,
+ * overlayfs (files of the lower and of the upper layer), squashfs, and 9p
+ * (the guest's root); a file system that cannot be mounted fails the test.
+ *
+ * Files and ranges are random but seeded: the seed is printed, and
+ * ZCSEND_SEED=N replays a run.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/zcsend.h>
+
+#include "kselftest_harness.h"
+#include "zcsend_test.h"
+
+#define KIB		1024ULL
+#define MIB		(1024 * KIB)
+#define GIB		(1024 * MIB)
+#define MAX_RW		(0x7fffffffULL & ~4095ULL)	/* MAX_RW_COUNT */
+
+static uint64_t seed;
+
+/* xorshift64*: the test's only source of randomness. */
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 0x2545f4914f6cdd1dULL;
+}
+
+static void fill_random(unsigned char *buf, size_t len, uint64_t s)
+{
+	size_t i;
+
+	s |= 1;
+	for (i = 0; i < len; i++)
+		buf[i] = rnd(&s) >> 56;
+}
+
+/*
+ * A receiver thread: reads one connection and keeps the count and the
+ * FNV-1a hash of what arrived; discard mode drops bytes uncounted by hash
+ * (MSG_TRUNC), for the 2 GiB clamp.
+ */
+struct rx {
+	int fd;
+	pthread_t thr;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	uint64_t count;
+	uint64_t hash;
+	bool discard;
+};
+
+static void *rx_main(void *arg)
+{
+	static __thread unsigned char buf[256 * 1024];
+	struct rx *r = arg;
+
+	for (;;) {
+		ssize_t n;
+		bool discard;
+
+		pthread_mutex_lock(&r->lock);
+		discard = r->discard;
+		pthread_mutex_unlock(&r->lock);
+		n = recv(r->fd, discard ? NULL : buf,
+			 discard ? 64 * MIB : sizeof(buf),
+			 discard ? MSG_TRUNC : 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		pthread_mutex_lock(&r->lock);
+		if (!discard) {
+			ssize_t i;
+
+			for (i = 0; i < n; i++)
+				r->hash = (r->hash ^ buf[i]) *
+					  0x100000001b3ULL;
+		}
+		r->count += n;
+		pthread_cond_broadcast(&r->cond);
+		pthread_mutex_unlock(&r->lock);
+	}
+	return NULL;
+}
+
+/* Wait until @want bytes arrived; return their hash and start over. */
+static uint64_t rx_take(struct rx *r, uint64_t want)
+{
+	uint64_t h;
+
+	pthread_mutex_lock(&r->lock);
+	while (r->count < want)
+		pthread_cond_wait(&r->cond, &r->lock);
+	h = r->hash;
+	r->hash = 0xcbf29ce484222325ULL;
+	r->count -= want;
+	pthread_mutex_unlock(&r->lock);
+	return h;
+}
+
+/* Whatever arrived beyond what was taken (0 when the two agree). */
+static uint64_t rx_extra(struct rx *r)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&r->lock);
+	n = r->count;
+	pthread_mutex_unlock(&r->lock);
+	return n;
+}
+
+static void rx_set_discard(struct rx *r, bool on)
+{
+	pthread_mutex_lock(&r->lock);
+	r->discard = on;
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* One sender socket and its receiver thread. */
+struct conn {
+	int snd;
+	struct rx rx;
+};
+
+static int conn_open(struct conn *c)
+{
+	memset(c, 0, sizeof(*c));
+	if (zcsend_tcp_pair(AF_INET, &c->snd, &c->rx.fd, 0))
+		return -1;
+	pthread_mutex_init(&c->rx.lock, NULL);
+	pthread_cond_init(&c->rx.cond, NULL);
+	c->rx.hash = 0xcbf29ce484222325ULL;
+	return pthread_create(&c->rx.thr, NULL, rx_main, &c->rx) ? -1 : 0;
+}
+
+static void conn_close(struct conn *c)
+{
+	shutdown(c->snd, SHUT_WR);
+	pthread_join(c->rx.thr, NULL);
+	close(c->snd);
+	close(c->rx.fd);
+}
+
+/* One call's outcome, as both sides report it. */
+struct outcome {
+	long long ret;		/* bytes, or -1 */
+	int err;
+	uint64_t off;
+	uint64_t hash;
+};
+
+static struct outcome by_sendfile(struct conn *c, int fd, uint64_t off,
+				  uint64_t len)
+{
+	struct outcome o = { .off = off };
+	off_t pos = off;
+
+	o.ret = sendfile(c->snd, fd, &pos, len);
+	o.err = o.ret < 0 ? errno : 0;
+	o.off = pos;
+	o.hash = rx_take(&c->rx, o.ret > 0 ? o.ret : 0);
+	return o;
+}
+
+static struct outcome by_ioctl(struct conn *c, int dev, int fd, uint64_t off,
+			       uint64_t len)
+{
+	struct zcsend_file a = { .size = sizeof(a), .file_fd = fd,
+				 .sock_fd = c->snd, .offset = off,
+				 .length = len };
+	struct outcome o = { .off = off };
+
+	if (ioctl(dev, ZCSEND_IOC_SENDFILE, &a)) {
+		o.ret = -1;
+		o.err = errno;
+	} else {
+		o.ret = a.sent;
+		o.off = a.offset;
+	}
+	o.hash = rx_take(&c->rx, o.ret > 0 ? o.ret : 0);
+	return o;
+}
+
+/* The file system variants, and where the files live. */
+enum fs_kind {
+	FS_TMPFS, FS_TMPFS_HUGE, FS_EXT4, FS_XFS, FS_BTRFS,
+	FS_OVL_LOWER, FS_OVL_UPPER, FS_SQUASHFS, FS_9P,
+};
+
+FIXTURE(vs) {
+	char work[64];		/* scratch dir on the guest's /tmp */
+	char dir[128];		/* where the test opens its files */
+	char stage[128];	/* where files are made before mounting */
+	int dev;
+	int nfiles;
+	int fds[8];
+	uint64_t sizes[8];
+	struct conn a, b;	/* a: sendfile, b: ioctl */
+};
+
+FIXTURE_VARIANT(vs) {
+	enum fs_kind kind;
+	const char *mkfs;	/* image-based: mkfs command */
+	const char *type;
+};
+
+FIXTURE_VARIANT_ADD(vs, tmpfs) { .kind = FS_TMPFS, .type = "tmpfs" };
+FIXTURE_VARIANT_ADD(vs, tmpfs_huge) { .kind = FS_TMPFS_HUGE,
+				      .type = "tmpfs" };
+FIXTURE_VARIANT_ADD(vs, ext4) { .kind = FS_EXT4, .type = "ext4",
+				.mkfs = "mkfs.ext4 -q -F" };
+FIXTURE_VARIANT_ADD(vs, xfs) { .kind = FS_XFS, .type = "xfs",
+			       .mkfs = "mkfs.xfs -q -f" };
+FIXTURE_VARIANT_ADD(vs, btrfs) { .kind = FS_BTRFS, .type = "btrfs",
+				 .mkfs = "mkfs.btrfs -q -f" };
+FIXTURE_VARIANT_ADD(vs, overlay_lower) { .kind = FS_OVL_LOWER,
+					 .type = "overlay" };
+FIXTURE_VARIANT_ADD(vs, overlay_upper) { .kind = FS_OVL_UPPER,
+					 .type = "overlay" };
+FIXTURE_VARIANT_ADD(vs, squashfs) { .kind = FS_SQUASHFS,
+				    .type = "squashfs" };
+FIXTURE_VARIANT_ADD(vs, ninep) { .kind = FS_9P, .type = "9p" };
+
+static int run(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	if (st)
+		fprintf(stderr, "# '%s' failed (status %d)\n", cmd, st);
+	return st;
+}
+
+/*
+ * The files: sizes 0, 1, a page, a page + 1, two random ones up to 3 MiB,
+ * and a sparse one whose data starts past 4 GiB. Made in @dir, named f0..
+ */
+static int make_files(const char *dir, uint64_t *sizes, int *n, uint64_t big)
+{
+	uint64_t s = seed;
+	static unsigned char buf[3 * MIB + 4096];
+	char path[256];
+	int i, fd;
+
+	sizes[0] = 0;
+	sizes[1] = 1;
+	sizes[2] = 4096;
+	sizes[3] = 4097;
+	sizes[4] = 1 + rnd(&s) % (3 * MIB);
+	sizes[5] = 1 + rnd(&s) % (256 * KIB);
+	sizes[6] = big;
+	*n = 7;
+	for (i = 0; i < *n; i++) {
+		uint64_t len = sizes[i] < sizeof(buf) ? sizes[i] : 70000;
+
+		snprintf(path, sizeof(path), "%s/f%d", dir, i);
+		fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return -1;
+		fill_random(buf, len, seed + i);
+		if (zcsend_pwrite_all(fd, buf, len, sizes[i] - len) ||
+		    ftruncate(fd, sizes[i]) || close(fd))
+			return -1;
+	}
+	return 0;
+}
+
+static int open_files(struct _test_data_vs *self)
+{
+	char path[256];
+	int i;
+
+	for (i = 0; i < self->nfiles; i++) {
+		snprintf(path, sizeof(path), "%s/f%d", self->dir, i);
+		self->fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+		if (self->fds[i] < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Mount the image in the scratch dir on a loop device of its own. */
+static int mount_image(struct _test_data_vs *self, const char *type)
+{
+	/* Debian builds loop as a module, and nothing else loads it here. */
+	return run("modprobe loop && mount -t %s "
+		   "$(losetup --find --show %s/img) %s", type, self->work,
+		   self->dir);
+}
+
+/* The type of the file system that holds @path (from mountinfo). */
+static int fs_type_of(const char *path, char *type, size_t size)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096], mnt[1024], t[64];
+	size_t best = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *sep = strstr(line, " - ");
+		size_t n;
+
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %1023s", mnt) != 1 ||
+		    sscanf(sep + 3, "%63s", t) != 1)
+			continue;
+		n = strlen(mnt);
+		if (strncmp(path, mnt, n) ||
+		    (path[n] != '/' && path[n] && n > 1) || n < best)
+			continue;
+		best = n;
+		snprintf(type, size, "%s", t);
+	}
+	fclose(f);
+	return best ? 0 : -1;
+}
+
+static int mount_fs(struct _test_data_vs *self,
+		    const struct _fixture_variant_vs *v)
+{
+	char *w = self->work;
+
+	switch (v->kind) {
+	case FS_TMPFS:
+	case FS_TMPFS_HUGE:
+		return mount("tmpfs", self->dir, "tmpfs", 0,
+			     v->kind == FS_TMPFS ? "size=6G" :
+			     "size=6G,huge=always");
+	case FS_EXT4:
+	case FS_XFS:
+	case FS_BTRFS:
+		if (run("truncate -s 1G %s/img && %s %s/img >/dev/null 2>&1",
+			w, v->mkfs, w))
+			return -1;
+		return mount_image(self, v->type);
+	case FS_OVL_LOWER:
+	case FS_OVL_UPPER:
+		return run("mkdir -p %s/upper %s/ovlwork && mount -t overlay "
+			   "overlay -o lowerdir=%s,upperdir=%s/upper,"
+			   "workdir=%s/ovlwork %s", w, w, self->stage, w, w,
+			   self->dir);
+	case FS_SQUASHFS:
+		if (run("mksquashfs %s %s/img -quiet -no-progress >/dev/null",
+			self->stage, w))
+			return -1;
+		return mount_image(self, v->type);
+	case FS_9P:
+		return 0;
+	}
+	return -1;
+}
+
+FIXTURE_SETUP(vs)
+{
+	/* mksquashfs reads every hole: a smaller sparse file there. */
+	uint64_t big = variant->kind == FS_SQUASHFS ? 64 * MIB + 5000 :
+		       4 * GIB + 5000;
+	char type[64];
+
+	self->dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->dev);
+	strcpy(self->work, "/tmp/zcsend-vs.XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->work));
+	snprintf(self->stage, sizeof(self->stage), "%s/stage", self->work);
+	ASSERT_EQ(0, mkdir(self->stage, 0755));
+	if (variant->kind == FS_9P) {
+		/* The checkout is the guest's writable 9p share. */
+		ASSERT_NE(NULL, getcwd(self->dir, sizeof(self->dir) - 32));
+		strcat(self->dir, "/.vs-9p");
+		mkdir(self->dir, 0755);
+	} else {
+		snprintf(self->dir, sizeof(self->dir), "%s/mnt", self->work);
+		ASSERT_EQ(0, mkdir(self->dir, 0755));
+	}
+
+	/* Lower-layer and squashfs files exist before the mount. */
+	if (variant->kind == FS_OVL_LOWER || variant->kind == FS_SQUASHFS)
+		ASSERT_EQ(0, make_files(self->stage, self->sizes,
+					&self->nfiles, big));
+	ASSERT_EQ(0, mount_fs(self, variant)) {
+		TH_LOG("mounting %s failed", variant->type);
+	}
+	ASSERT_EQ(0, fs_type_of(self->dir, type, sizeof(type)));
+	ASSERT_EQ(0, strcmp(type, variant->type)) {
+		TH_LOG("%s is on %s, not %s", self->dir, type, variant->type);
+	}
+	if (variant->kind != FS_OVL_LOWER && variant->kind != FS_SQUASHFS)
+		ASSERT_EQ(0, make_files(self->dir, self->sizes,
+					&self->nfiles, big));
+	/* Written files leave the page cache: reads go to the file system. */
+	sync();
+	ASSERT_EQ(0, run("echo 3 > /proc/sys/vm/drop_caches"));
+	ASSERT_EQ(0, open_files(self));
+	ASSERT_EQ(0, conn_open(&self->a));
+	ASSERT_EQ(0, conn_open(&self->b));
+}
+
+FIXTURE_TEARDOWN(vs)
+{
+	int i;
+
+	conn_close(&self->a);
+	conn_close(&self->b);
+	for (i = 0; i < self->nfiles; i++)
+		close(self->fds[i]);
+	if (variant->kind == FS_9P) {
+		run("rm -rf %s", self->dir);
+	} else {
+		umount2(self->dir, 0);
+		run("for d in $(losetup -n -O NAME -j %s/img); do "
+		    "losetup -d $d; done", self->work);
+	}
+	run("rm -rf %s", self->work);
+	close(self->dev);
+}
+
+/*
+ * Both ways must agree on everything: sendfile over @a, the ioctl over @b.
+ * Return: the common result (bytes, or -1).
+ */
+static long long compare(struct __test_metadata *_metadata, int dev,
+			 struct conn *a, struct conn *b, int fd,
+			 uint64_t off, uint64_t len)
+{
+	struct outcome s = by_sendfile(a, fd, off, len);
+	struct outcome z = by_ioctl(b, dev, fd, off, len);
+
+	if (s.ret != z.ret || s.err != z.err || s.off != z.off ||
+	    s.hash != z.hash)
+		TH_LOG("off %" PRIu64 " len %" PRIu64 ": sendfile %lld/%d/%"
+		       PRIu64 ", ioctl %lld/%d/%" PRIu64 "%s (seed %" PRIu64
+		       ")", off, len, s.ret, s.err, s.off, z.ret, z.err,
+		       z.off, s.hash != z.hash ? ", bytes differ" : "", seed);
+	EXPECT_EQ(s.ret, z.ret);
+	EXPECT_EQ(s.err, z.err);
+	EXPECT_EQ(s.off, z.off);
+	EXPECT_EQ(s.hash, z.hash);
+	return s.ret;
+}
+
+static void same(struct __test_metadata *_metadata, struct _test_data_vs *self,
+		 int i, uint64_t off, uint64_t len)
+{
+	compare(_metadata, self->dev, &self->a, &self->b, self->fds[i], off,
+		len);
+}
+
+/* /proc/self/io fields of this process. */
+struct io {
+	unsigned long long rchar, wchar, syscr, syscw;
+	unsigned long long self_bytes;
+};
+
+/*
+ * One read() of /proc/self/io. That read itself adds its length to rchar
+ * and 1 to syscr after the values were taken: @io->self_bytes says how
+ * much, so deltas can be corrected exactly.
+ */
+static int read_io(struct io *io)
+{
+	char buf[1024], *p;
+	int fd = open("/proc/self/io", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	memset(io, 0, sizeof(*io));
+	io->self_bytes = n;
+	for (p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		sscanf(p, "rchar: %llu", &io->rchar);
+		sscanf(p, "wchar: %llu", &io->wchar);
+		sscanf(p, "syscr: %llu", &io->syscr);
+		sscanf(p, "syscw: %llu", &io->syscw);
+	}
+	return 0;
+}
+
+/* What a transfer between two samples added (the first sample's read out). */
+static struct io io_delta(const struct io *a, const struct io *b)
+{
+	struct io d = {
+		.rchar = b->rchar - a->rchar - a->self_bytes,
+		.wchar = b->wchar - a->wchar,
+		.syscr = b->syscr - a->syscr - 1,
+		.syscw = b->syscw - a->syscw,
+	};
+
+	return d;
+}
+
+/* inotify events of one kind on @wd since the last call (non-blocking). */
+static int count_events(int in, int wd, uint32_t mask)
+{
+	char buf[4096] __attribute__((aligned(8)));
+	int n = 0;
+	ssize_t len;
+
+	while ((len = read(in, buf, sizeof(buf))) > 0) {
+		char *p = buf;
+
+		while (p < buf + len) {
+			struct inotify_event *e = (void *)p;
+
+			if (e->wd == wd && (e->mask & mask))
+				n++;
+			p += sizeof(*e) + e->len;
+		}
+	}
+	return n;
+}
+
+/*
+ * /proc/self/io deltas and inotify IN_ACCESS (file) events equal to
+ * sendfile's, for a transfer, a zero-length one and a refused one. The
+ * receiver threads read with recv(), which /proc/self/io also counts (one
+ * process), so the reads are waited for before each sample.
+ */
+static void accounting(struct __test_metadata *_metadata,
+		       struct _test_data_vs *self)
+{
+	char path[256];
+	int in, wd, i, f = 4;
+	uint64_t lens[3] = { 100000, 0, 5 };
+
+	snprintf(path, sizeof(path), "%s/f%d", self->dir, f);
+	in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	ASSERT_LE(0, in);
+	wd = inotify_add_watch(in, path, IN_ACCESS);
+	ASSERT_LE(0, wd);
+
+	for (i = 0; i < 3; i++) {
+		uint64_t len = lens[i] < self->sizes[f] ? lens[i] :
+			       self->sizes[f];
+		uint64_t off = i == 2 ? self->sizes[f] + 1 : 0;
+		struct io a0, a1, b0, b1, da, db;
+		struct outcome s, z;
+		int ea, eb;
+
+		/* Settle the receivers' own recv() accounting first. */
+		count_events(in, wd, IN_ACCESS);
+		ASSERT_EQ(0, read_io(&a0));
+		s = by_sendfile(&self->a, self->fds[f], off, len);
+		ASSERT_EQ(0, read_io(&a1));
+		ea = count_events(in, wd, IN_ACCESS);
+
+		ASSERT_EQ(0, read_io(&b0));
+		z = by_ioctl(&self->b, self->dev, self->fds[f], off, len);
+		ASSERT_EQ(0, read_io(&b1));
+		eb = count_events(in, wd, IN_ACCESS);
+
+		da = io_delta(&a0, &a1);
+		db = io_delta(&b0, &b1);
+		EXPECT_EQ(s.ret, z.ret);
+		EXPECT_EQ(da.rchar, db.rchar);
+		EXPECT_EQ(da.wchar, db.wchar);
+		EXPECT_EQ(da.syscr, db.syscr);
+		EXPECT_EQ(da.syscw, db.syscw);
+		TH_LOG("len %" PRIu64 ": rchar %llu wchar %llu syscr %llu "
+		       "syscw %llu, IN_ACCESS %d (sendfile) %d (ioctl)", len,
+		       da.rchar, da.wchar, da.syscr, da.syscw, ea, eb);
+		EXPECT_EQ(ea, eb);
+		EXPECT_EQ(s.ret > 0, ea > 0);
+	}
+	close(in);
+}
+
+/*
+ * Edge ranges of every file, then random ones; then /proc/self/io and
+ * inotify (one mount per file system: mkfs under TCG is slow).
+ */
+TEST_F_TIMEOUT(vs, ranges, 600)
+{
+	uint64_t s = seed ^ variant->kind, sz;
+	int i, k;
+
+	for (i = 0; i < self->nfiles; i++) {
+		sz = self->sizes[i];
+		same(_metadata, self, i, 0, 0);
+		same(_metadata, self, i, 0, 1);
+		same(_metadata, self, i, 0, sz < 8 * MIB ? sz : 8 * MIB);
+		same(_metadata, self, i, 4095, 2);
+		same(_metadata, self, i, 4096, 4096);
+		same(_metadata, self, i, sz, 1);
+		same(_metadata, self, i, sz ? sz - 1 : 0, 100);
+		same(_metadata, self, i, sz + 4096, 10);
+		same(_metadata, self, i, sz > 70000 ? sz - 70000 : 0, 1 * MIB);
+		same(_metadata, self, i, 1ULL << 62, 10);	/* s_maxbytes */
+		same(_metadata, self, i, (1ULL << 63) - 5, 10);	/* overflow */
+		for (k = 0; k < 4; k++) {
+			uint64_t lim = sz < 4 * MIB ? sz + 8192 : 4 * MIB;
+			uint64_t off = rnd(&s) % (lim + 1);
+
+			if (sz > 4 * MIB)
+				off += sz - 4 * MIB;
+			same(_metadata, self, i, off, rnd(&s) % (lim + 1));
+		}
+	}
+	EXPECT_EQ(0, rx_extra(&self->a.rx));
+	EXPECT_EQ(0, rx_extra(&self->b.rx));
+	accounting(_metadata, self);
+}
+
+
+/* A fresh pair of connections for the tests without the fixture. */
+#define WITH_CONNS(a, b)						\
+	struct conn a, b;						\
+	ASSERT_EQ(0, conn_open(&a));					\
+	ASSERT_EQ(0, conn_open(&b))
+
+/* sysfs files (kernfs, copied into the pipe by splice) as sendfile. */
+TEST(sysfs_as_sendfile)
+{
+	static const char *const files[] = {
+		"/sys/module/zcsend/parameters/batch_pages",
+		"/sys/kernel/mm/transparent_hugepage/enabled",
+		"/sys/devices/system/cpu/online",
+	};
+	int dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	unsigned int i;
+	WITH_CONNS(a, b);
+
+	ASSERT_LE(0, dev);
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		int fd = open(files[i], O_RDONLY | O_CLOEXEC);
+
+		ASSERT_LE(0, fd) TH_LOG("%s: %s", files[i], strerror(errno));
+		compare(_metadata, dev, &a, &b, fd, 0, 4096);
+		compare(_metadata, dev, &a, &b, fd, 1, 3);
+		compare(_metadata, dev, &a, &b, fd, 4096, 10);
+		close(fd);
+	}
+	conn_close(&a);
+	conn_close(&b);
+	close(dev);
+}
+
+#ifndef __NR_memfd_secret
+#define __NR_memfd_secret 447
+#endif
+
+/* Files that sendfile refuses: the ioctl refuses them with its errno. */
+TEST(bad_files_as_sendfile)
+{
+	int dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	int fds[8], n = 0, p[2], i, tmp;
+	WITH_CONNS(a, b);
+
+	ASSERT_LE(0, dev);
+	tmp = zcsend_make_file(NULL, "0123456789", 10);
+	ASSERT_LE(0, tmp);
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
+	fds[n++] = p[0];
+	fds[n++] = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fds[n++] = eventfd(0, EFD_CLOEXEC);
+	fds[n++] = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	fds[n++] = syscall(__NR_memfd_secret, O_CLOEXEC);
+	fds[n++] = a.rx.fd;
+	{
+		char path[64];
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", tmp);
+		fds[n++] = open(path, O_PATH | O_CLOEXEC);
+		fds[n++] = open(path, O_WRONLY | O_CLOEXEC);
+	}
+	if (fds[4] >= 0)
+		ASSERT_EQ(0, ftruncate(fds[4], 8192));
+	for (i = 0; i < n; i++) {
+		if (fds[i] < 0)
+			continue;
+		EXPECT_EQ(-1, compare(_metadata, dev, &a, &b, fds[i], 0, 1))
+			TH_LOG("fd kind %d", i);
+		close(fds[i]);
+	}
+	EXPECT_EQ(-1, compare(_metadata, dev, &a, &b, tmp, 1ULL << 63, 1));
+	EXPECT_EQ(-1, compare(_metadata, dev, &a, &b, tmp, INT64_MAX - 5,
+			      10));
+	close(p[1]);
+	close(tmp);
+	conn_close(&a);
+	conn_close(&b);
+	close(dev);
+}
+
+/*
+ * The 2 GiB clamp: one call sends at most MAX_RW_COUNT (2 GiB - 4 KiB), the
+ * same count and offset as sendfile, from a sparse tmpfs file (holes read
+ * as the zero page). Received bytes are counted, not hashed (time).
+ */
+FIXTURE(big) {
+	int unused;
+};
+
+FIXTURE_SETUP(big)
+{
+}
+
+FIXTURE_TEARDOWN(big)
+{
+}
+
+TEST_F_TIMEOUT(big, clamp_2g, 600)
+{
+	int dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	int fd = zcsend_make_file(NULL, NULL, 0);
+	struct outcome s, z;
+	WITH_CONNS(a, b);
+
+	ASSERT_LE(0, dev);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, 3 * GIB));
+	rx_set_discard(&a.rx, true);
+	rx_set_discard(&b.rx, true);
+	s = by_sendfile(&a, fd, 4096, 3 * GIB);
+	z = by_ioctl(&b, dev, fd, 4096, 3 * GIB);
+	EXPECT_EQ(MAX_RW, s.ret);
+	EXPECT_EQ(s.ret, z.ret);
+	EXPECT_EQ(s.off, z.off);
+	conn_close(&a);
+	conn_close(&b);
+	close(fd);
+	close(dev);
+}
+
+int main(int argc, char **argv)
+{
+	const char *env = getenv("ZCSEND_SEED");
+
+	seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
+	printf("# seed %" PRIu64 " (replay with ZCSEND_SEED=%" PRIu64 ")\n",
+	       seed, seed);
+	fflush(stdout);
+	if (geteuid() != 0)
+		ksft_exit_skip("needs root\n");
+	if (access("/sys/module/zcsend", F_OK) != 0)
+		ksft_exit_skip("zcsend module not loaded\n");
+	return test_harness_run(argc, argv);
+}
