@@ -156,7 +156,8 @@ static void usage(FILE *out)
 "  --bufsize SIZE     read+write buffer (default 128K)\n"
 "  --no-trace         do not count CPU copies with kprobes\n"
 "  --json[=FILE]      every raw run as JSON, on stdout instead of the table, or to FILE\n"
-"  --plot FILE        bar charts (.png or .svg) drawn with gnuplot\n");
+"  --plot FILE        charts (.png or .svg; a .png gets an .svg beside it),\n"
+"                     drawn with gnuplot\n");
 }
 
 static int add_size(const char *item, void *arg)
@@ -503,6 +504,7 @@ static double tv_secs(struct timeval tv)
 static void run_fail(struct run_rec *r, const char *what, int err)
 {
 	r->ok = 0;
+	r->errnum = err < 0 ? -err : err;
 	snprintf(r->err, sizeof(r->err), "%s: %s", what, strerror(err < 0 ? -err : err));
 }
 
@@ -649,6 +651,11 @@ static const char *const metric_names[METRIC_COUNT] = {
 	[COPIES_ZC_REPORTED_PER_BYTE] = "copies_zc_reported_per_byte",
 	[BY_REFERENCE_PER_BYTE] = "by_reference_per_byte",
 	[RX_SIDE_COPIES_PER_BYTE] = "rx_side_copies_per_byte",
+	[ENCRYPTED_PER_BYTE] = "encrypted_per_byte",
+	[TLS_COPIES_PER_BYTE] = "tls_copies_per_byte",
+	[NIC_FRAMES] = "nic_frames",
+	[NIC_HEAD_BYTES_PER_BYTE] = "nic_head_bytes_per_byte",
+	[NIC_FRAG_BYTES_PER_BYTE] = "nic_frag_bytes_per_byte",
 };
 
 const char *metric_json_name(enum metric x)
@@ -679,6 +686,11 @@ static double metric_of(const struct case_res *cs, const struct run_rec *r, enum
 			(double)r->zc_copied) / b;
 	case BY_REFERENCE_PER_BYTE: return r->cp.by_ref / b;
 	case RX_SIDE_COPIES_PER_BYTE: return r->cp.rx_other / b;
+	case ENCRYPTED_PER_BYTE: return r->cp.encrypt / b;
+	case TLS_COPIES_PER_BYTE: return r->cp.tls_copy / b;
+	case NIC_FRAMES: return r->cp.nic_frames;
+	case NIC_HEAD_BYTES_PER_BYTE: return (r->cp.nic_bytes - r->cp.nic_frag_bytes) / b;
+	case NIC_FRAG_BYTES_PER_BYTE: return r->cp.nic_frag_bytes / b;
 	default: return 0;
 	}
 }
@@ -773,6 +785,9 @@ static void run_case(const struct opts *o, struct case_res *cs, struct files *f)
 			show_progress(what, m->method->name, round, o->runs);
 			run_once(o, cs, f, m->method, &m->runs[round]);
 			m->nruns = round + 1;
+			if (round == 0 && m->runs[0].errnum == EOPNOTSUPP)
+				snprintf(m->unavail, sizeof(m->unavail),
+					 "the route's socket refuses it (%s)", m->runs[0].err);
 		}
 	}
 	if (progress)

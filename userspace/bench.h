@@ -143,6 +143,7 @@ struct route {
 	char ns_send[32], ns_recv[32];
 	char dev_send[16], dev_recv[16];
 	int orig_ns;		/* fd of the netns we started in, or -1 */
+	int nic;		/* a NIC's address and offloads to put back */
 	char addr[16];		/* receiver's IPv4 address */
 };
 
@@ -160,6 +161,9 @@ struct route {
  * @no_sg:      the sending device lacks scatter-gather: the article's
  *              plain "sendfile" row (one CPU copy) applies
  * @force_read: the receiver must read (kTLS decrypts on read)
+ * @ktls:       the sending socket is a kTLS one: methods that kTLS refuses
+ *              are reported unavailable; the encryption pass is counted
+ * @nic:        through a NIC driver: frames and fragments are counted
  */
 struct bench_route {
 	const char *name;
@@ -170,6 +174,8 @@ struct bench_route {
 	int (*receiver)(int fd);
 	int no_sg;
 	int force_read;
+	int ktls;
+	int nic;
 };
 
 extern const struct bench_route bench_routes[];
@@ -206,6 +212,9 @@ enum probe_id {
 	PROBE_SKB_COPY_BITS,	/* skb_copy_bits, split by caller */
 	PROBE_VFS_READ,		/* page cache -> user memory */
 	PROBE_TCP_COLLAPSE,	/* receive queue compaction, hits */
+	PROBE_AEAD_ENCRYPT,	/* bytes encrypted (kTLS records) */
+	PROBE_SK_MSG_COPY,	/* kTLS: user memory -> record buffer copy */
+	PROBE_NIC_XMIT,		/* virtio-net transmit: frames, bytes, frags */
 	PROBE_COUNT
 };
 
@@ -216,6 +225,7 @@ struct trace_sample {
 	int64_t copy_bits_segment;	/* under skb_segment: software GSO */
 	int64_t copy_bits_coalesce;	/* under skb_try_coalesce: receiver */
 	int64_t copy_bits_other;
+	int64_t nic_frag_bytes;		/* of the NIC's bytes, in page frags */
 };
 
 /* CPU-copied payload bytes of one run, derived from a trace_sample. */
@@ -226,6 +236,11 @@ struct copies {
 	double segment;		/* skb_copy_bits under skb_segment (SG off) */
 	double rx_other;	/* other skb_copy_bits: receiver coalescing... */
 	double by_ref;		/* handed to TCP by page reference */
+	double encrypt;		/* encrypted (kTLS), not part of the copies */
+	double tls_copy;	/* of send: copied into kTLS records */
+	double nic_frames;	/* frames handed to the sending NIC's driver */
+	double nic_bytes;	/* their bytes, protocol headers included */
+	double nic_frag_bytes;	/* of those, in page fragments (DMA gather) */
 };
 
 /* Define the kprobes. 0 if at least the core probes work, else -1 and
@@ -233,6 +248,8 @@ struct copies {
 int trace_init(const char **why);
 int trace_probe_ok(enum probe_id p);
 const char *trace_probe_desc(enum probe_id p);
+/* The NIC whose transmit path is counted (its ifindex); before trace_init. */
+void trace_nic_device(int ifindex);
 /* Arm the hist triggers once, for the whole benchmark. */
 int trace_start(void);
 /* Read the cumulative sums before (after = 0) or after (1) a run. */
@@ -278,6 +295,7 @@ struct opts {
 struct run_rec {
 	int ok;
 	char err[96];
+	int errnum;		/* the failure's errno, 0 if none */
 	uint64_t requested, sent, received, syscalls;
 	double wall, usr, sys;
 	long vcs, ivcs;
@@ -335,7 +353,9 @@ enum metric {
 	SYS_S_PER_GIB, SYSCALLS, CTX_VOLUNTARY, CTX_INVOLUNTARY,
 	COPIES_PER_BYTE, COPIES_FILE_READ_PER_BYTE, COPIES_SEND_PER_BYTE,
 	COPIES_SEGMENT_PER_BYTE, COPIES_ZC_REPORTED_PER_BYTE,
-	BY_REFERENCE_PER_BYTE, RX_SIDE_COPIES_PER_BYTE, METRIC_COUNT
+	BY_REFERENCE_PER_BYTE, RX_SIDE_COPIES_PER_BYTE, ENCRYPTED_PER_BYTE,
+	TLS_COPIES_PER_BYTE, NIC_FRAMES, NIC_HEAD_BYTES_PER_BYTE,
+	NIC_FRAG_BYTES_PER_BYTE, METRIC_COUNT
 };
 
 /* The JSON name of a metric, or NULL if the summary leaves it out. */

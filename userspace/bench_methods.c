@@ -388,12 +388,16 @@ static int send_sendfile(struct method_ctx *ctx, const struct object *o)
 	return o->hdr_len ? set_cork(ctx, 0) : 0;
 }
 
-/* splice everything in the pipe to the socket. */
-static int drain_pipe(struct method_ctx *ctx, size_t in_pipe)
+/*
+ * splice everything in the pipe to the socket; SPLICE_F_MORE unless this
+ * is the object's last data, as sendfile does: a kTLS socket keeps a
+ * record open under MORE, and shutdown(2) does not push it out.
+ */
+static int drain_pipe(struct method_ctx *ctx, size_t in_pipe, int more)
 {
 	while (in_pipe) {
 		ssize_t n = splice(ctx->pipe_rd, NULL, ctx->sock, NULL, in_pipe,
-				   SPLICE_F_MOVE | SPLICE_F_MORE);
+				   SPLICE_F_MOVE | (more ? SPLICE_F_MORE : 0));
 
 		ctx->c.syscalls++;
 		if (n < 0) {
@@ -435,7 +439,7 @@ static int send_splice(struct method_ctx *ctx, const struct object *o)
 		if (n == 0)
 			return -ENODATA;
 		left -= (uint64_t)n;
-		err = drain_pipe(ctx, (size_t)n);
+		err = drain_pipe(ctx, (size_t)n, left > 0);
 		if (err)
 			return err;
 	}
@@ -688,7 +692,7 @@ static int uring_submit_wait(struct method_ctx *ctx, unsigned int nr)
 
 /* Queue file -> pipe linked to pipe -> socket: one io_uring_enter. */
 static int uring_queue_splices(struct method_ctx *ctx, int fd, uint64_t off,
-			       unsigned int want)
+			       unsigned int want, int more)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(ctx->ring);
 
@@ -702,7 +706,7 @@ static int uring_queue_splices(struct method_ctx *ctx, int fd, uint64_t off,
 	if (!sqe)
 		return -EBUSY;
 	io_uring_prep_splice(sqe, ctx->pipe_rd, -1, ctx->sock, -1, want,
-			     SPLICE_F_MOVE | SPLICE_F_MORE);
+			     SPLICE_F_MOVE | (more ? SPLICE_F_MORE : 0));
 	sqe->user_data = 1;
 	return 0;
 }
@@ -741,7 +745,7 @@ static int send_uring_splice(struct method_ctx *ctx, const struct object *o)
 		unsigned int want = left > (1 << 16) ? (1 << 16) : (unsigned int)left;
 		int res[2] = { 0, 0 };
 
-		err = uring_queue_splices(ctx, o->fd, off, want);
+		err = uring_queue_splices(ctx, o->fd, off, want, want < left);
 		if (!err)
 			err = uring_submit_wait(ctx, 2);
 		if (!err)
@@ -756,7 +760,7 @@ static int send_uring_splice(struct method_ctx *ctx, const struct object *o)
 		off += (uint64_t)res[0];
 		left -= (uint64_t)res[0];
 		/* A short second splice leaves bytes in the pipe. */
-		err = drain_pipe(ctx, (size_t)(res[0] - res[1]));
+		err = drain_pipe(ctx, (size_t)(res[0] - res[1]), left > 0);
 		if (err)
 			return err;
 	}

@@ -8,8 +8,10 @@
  * namespace.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sched.h>
@@ -18,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <linux/tls.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -126,6 +129,73 @@ static int setup_veth_nosg(struct route *r)
 	return err;
 }
 
+/* ---- loopback-ktls: both ends in kernel TLS ---- */
+
+/*
+ * TLS 1.3 with AES-GCM-128 and a key made up here: the handshake is not
+ * what is measured, the record layer is. The sender's TX state equals the
+ * receiver's RX state, as after a real handshake.
+ */
+static void ktls_crypto(struct tls12_crypto_info_aes_gcm_128 *ci)
+{
+	static const unsigned char key[TLS_CIPHER_AES_GCM_128_KEY_SIZE] = "zcsend bench key";
+
+	memset(ci, 0, sizeof(*ci));
+	ci->info.version = TLS_1_3_VERSION;
+	ci->info.cipher_type = TLS_CIPHER_AES_GCM_128;
+	memcpy(ci->key, key, sizeof(ci->key));
+	memcpy(ci->iv, "zcsendiv", sizeof(ci->iv));
+	memcpy(ci->salt, "salt", sizeof(ci->salt));
+}
+
+/* Attach the "tls" ULP and set one direction's key. 0 or -errno. */
+static int ktls_set(int fd, int direction)
+{
+	struct tls12_crypto_info_aes_gcm_128 ci;
+
+	if (setsockopt(fd, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")))
+		return -errno;
+	ktls_crypto(&ci);
+	if (setsockopt(fd, SOL_TLS, direction, &ci, sizeof(ci)))
+		return -errno;
+	return 0;
+}
+
+static int ktls_sender(int sock)
+{
+	return ktls_set(sock, TLS_TX);
+}
+
+static int ktls_receiver(int fd)
+{
+	return ktls_set(fd, TLS_RX) ? -1 : 0;
+}
+
+/* The tls module, loaded before the probes go in (its functions and the
+ * AEAD code it calls are then probe-able). */
+static int ktls_prepare(void)
+{
+	return system("modprobe -q tls 2>/dev/null") == 0 ? 0 : -1;
+}
+
+/* Fails here, with the reason, if this kernel cannot do kTLS. */
+static int setup_loopback_ktls(struct route *r)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), err;
+
+	if (fd < 0)
+		return -1;
+	/* An unconnected socket: ENOTCONN means the ULP exists. */
+	err = setsockopt(fd, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")) ? errno : 0;
+	close(fd);
+	if (err && err != ENOTCONN) {
+		fprintf(stderr, "zcsend bench: route %s: TCP_ULP \"tls\": %s (kernel without CONFIG_TLS?)\n",
+			r->def->name, strerror(err));
+		return -1;
+	}
+	return setup_loopback(r);
+}
+
 /* Back to the original namespace; deleting the namespaces removes the
  * links in them (veth pairs) or returns them to the root namespace. */
 static void teardown_netns(struct route *r)
@@ -141,11 +211,159 @@ static void teardown_netns(struct route *r)
 	if (!r->netns_made)
 		return;
 	r->netns_made = 0;
-	snprintf(cmd, sizeof(cmd),
-		 "ip netns del %s 2>/dev/null; ip netns del %s 2>/dev/null",
-		 r->ns_send, r->ns_recv);
+	snprintf(cmd, sizeof(cmd), "ip netns del %s 2>/dev/null; ip netns del %s 2>/dev/null",
+		 r->ns_send[0] ? r->ns_send : r->ns_recv, r->ns_recv);
 	if (system(cmd) == -1)
 		perror("zcsend bench: ip netns del");
+}
+
+/* ---- nic, nic-nosg, nic-notso: two virtio-net NICs (vm-run --nic) ---- */
+
+/*
+ * The guest's virtio-net NICs in PCI order (the first on the host's tap0,
+ * the second on tap1; the host bridges the two). 0 if two were found.
+ */
+static int find_nics(char tx[16], char rx[16])
+{
+	char found[2][2][PATH_MAX];	/* [i][0] device path, [i][1] name */
+	struct dirent *e;
+	int n = 0;
+	DIR *d = opendir("/sys/class/net");
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)) && n < 3) {
+		char link[PATH_MAX], drv[PATH_MAX], dev[PATH_MAX];
+		ssize_t len;
+
+		snprintf(link, sizeof(link), "/sys/class/net/%s/device/driver", e->d_name);
+		len = readlink(link, drv, sizeof(drv) - 1);
+		if (len <= 0)
+			continue;
+		drv[len] = '\0';
+		if (strcmp(strrchr(drv, '/') ? strrchr(drv, '/') + 1 : drv, "virtio_net"))
+			continue;
+		snprintf(link, sizeof(link), "/sys/class/net/%s/device", e->d_name);
+		if (!realpath(link, dev) || n == 2)
+			continue;
+		snprintf(found[n][0], PATH_MAX, "%s", dev);
+		snprintf(found[n][1], PATH_MAX, "%s", e->d_name);
+		n++;
+	}
+	closedir(d);
+	if (n != 2)
+		return -1;
+	n = strcmp(found[0][0], found[1][0]) > 0;
+	snprintf(tx, 16, "%s", found[n][1]);
+	snprintf(rx, 16, "%s", found[!n][1]);
+	return 0;
+}
+
+static int read_ifindex(const char *dev)
+{
+	char path[64], buf[16] = "";
+	int fd, n;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/ifindex", dev);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = (int)read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? atoi(buf) : -1;
+}
+
+/* virtio_net loaded and both NICs there (up to 10 s); the sending one
+ * is then the probe's device. */
+static int nic_prepare(void)
+{
+	char tx[16], rx[16];
+	int i;
+
+	if (system("modprobe -q virtio_net 2>/dev/null") == -1)
+		return -1;
+	for (i = 0; i < 100; i++) {
+		if (find_nics(tx, rx) == 0) {
+			trace_nic_device(read_ifindex(tx));
+			return 0;
+		}
+		usleep(100000);
+	}
+	return -1;
+}
+
+/* Until the receiver's kernel answers (a refused connection), 10 s. */
+static int nic_wait_peer(const char *addr)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(9) };
+	int i, fd, err;
+
+	inet_pton(AF_INET, addr, &a.sin_addr);
+	for (i = 0; i < 100; i++) {
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return -1;
+		err = connect(fd, (struct sockaddr *)&a, sizeof(a)) ? errno : 0;
+		close(fd);
+		if (err == ECONNREFUSED || !err)
+			return 0;
+		usleep(100000);
+	}
+	fprintf(stderr, "zcsend bench: %s does not answer over the NICs\n", addr);
+	return -1;
+}
+
+/*
+ * The first NIC stays in this namespace with the sender; the second goes
+ * into a namespace of its own with the receiver, so that the traffic
+ * leaves through a driver, crosses the host's bridge and comes back in.
+ */
+static int setup_nic(struct route *r)
+{
+	if (geteuid() != 0 || find_nics(r->dev_send, r->dev_recv)) {
+		fprintf(stderr, "zcsend bench: route %s needs root and two virtio-net NICs (scripts/vm-run --nic)\n",
+			r->def->name);
+		return -1;
+	}
+	snprintf(r->ns_recv, sizeof(r->ns_recv), "zcb-r-%d", (int)getpid());
+	snprintf(r->addr, sizeof(r->addr), "192.0.2.2");
+	r->netns_made = 1;
+	r->nic = 1;
+	if (run_cmd("ip netns add %s", r->ns_recv) ||
+	    run_cmd("ip link set %s netns %s", r->dev_recv, r->ns_recv) ||
+	    run_cmd("sysctl -q -w net.ipv6.conf.%s.disable_ipv6=1", r->dev_send) ||
+	    run_cmd("ip addr add 192.0.2.1/24 dev %s", r->dev_send) ||
+	    run_cmd("ip link set %s up", r->dev_send) ||
+	    run_cmd("ip -n %s link set lo up", r->ns_recv) ||
+	    run_cmd("ip -n %s addr add 192.0.2.2/24 dev %s", r->ns_recv, r->dev_recv) ||
+	    run_cmd("ip -n %s link set %s up", r->ns_recv, r->dev_recv))
+		return -1;
+	return nic_wait_peer(r->addr);
+}
+
+static int setup_nic_nosg(struct route *r)
+{
+	int err = setup_nic(r);
+
+	return err ? err : run_cmd("ethtool -K %s sg off >/dev/null", r->dev_send);
+}
+
+static int setup_nic_notso(struct route *r)
+{
+	int err = setup_nic(r);
+
+	return err ? err : run_cmd("ethtool -K %s tso off gso off >/dev/null", r->dev_send);
+}
+
+/* The sending NIC stays here: its offloads and address are put back. */
+static void teardown_nic(struct route *r)
+{
+	if (r->nic) {
+		run_cmd("ethtool -K %s sg on tso on gso on >/dev/null 2>&1", r->dev_send);
+		run_cmd("ip addr flush dev %s", r->dev_send);
+		r->nic = 0;
+	}
+	teardown_netns(r);
 }
 
 const struct bench_route bench_routes[] = {
@@ -153,6 +371,15 @@ const struct bench_route bench_routes[] = {
 	{ .name = "veth", .setup = setup_veth, .teardown = teardown_netns },
 	{ .name = "veth-nosg", .setup = setup_veth_nosg, .teardown = teardown_netns,
 	  .no_sg = 1 },
+	{ .name = "loopback-ktls", .prepare = ktls_prepare, .setup = setup_loopback_ktls,
+	  .teardown = teardown_netns, .sender = ktls_sender, .receiver = ktls_receiver,
+	  .force_read = 1, .ktls = 1 },
+	{ .name = "nic", .prepare = nic_prepare, .setup = setup_nic,
+	  .teardown = teardown_nic, .nic = 1 },
+	{ .name = "nic-nosg", .prepare = nic_prepare, .setup = setup_nic_nosg,
+	  .teardown = teardown_nic, .no_sg = 1, .nic = 1 },
+	{ .name = "nic-notso", .prepare = nic_prepare, .setup = setup_nic_notso,
+	  .teardown = teardown_nic, .nic = 1 },
 };
 
 const int bench_nroutes = (int)(sizeof(bench_routes) / sizeof(bench_routes[0]));

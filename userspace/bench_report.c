@@ -147,6 +147,74 @@ static void print_copy_row(const struct case_res *cs, const struct method_res *m
 		metric_spread(cs, m, RX_SIDE_COPIES_PER_BYTE, NULL).median);
 }
 
+/* kTLS routes: the encryption pass and kTLS's own copy, per byte. */
+static void print_ktls(const struct case_res *cs, const char *copy_why, FILE *out)
+{
+	int i, nok;
+
+	fprintf(out, "\n%-14s %12s %12s   (kTLS TX: TLS 1.3 AES-GCM-128; CPU passes per byte sent)\n",
+		"kTLS", "encrypted/B", "tls-copy/B");
+	for (i = 0; i < cs->nm; i++) {
+		const struct method_res *m = &cs->m[i];
+		struct spread enc, cp;
+
+		if (m->unavail[0])
+			continue;
+		enc = metric_spread(cs, m, ENCRYPTED_PER_BYTE, &nok);
+		if (!nok)
+			continue;
+		cp = metric_spread(cs, m, TLS_COPIES_PER_BYTE, NULL);
+		if (copy_why)
+			fprintf(out, "%-14s %12s %12s\n", m->method->name, "-", "-");
+		else
+			fprintf(out, "%-14s %12.2f %12.2f\n", m->method->name, enc.median,
+				cp.median);
+	}
+}
+
+static void print_nic_row(const struct case_res *cs, const struct method_res *m,
+			  FILE *out)
+{
+	struct spread frames, head, frag;
+	int nok;
+
+	frames = metric_spread(cs, m, NIC_FRAMES, &nok);
+	if (!nok)
+		return;
+	head = metric_spread(cs, m, NIC_HEAD_BYTES_PER_BYTE, NULL);
+	frag = metric_spread(cs, m, NIC_FRAG_BYTES_PER_BYTE, NULL);
+	fprintf(out, "%-14s %8.0f %8.0f %9.3f %10.3f %12.2f\n", m->method->name,
+		frames.median, frames.median > 0 ?
+		(head.median + frag.median) * (double)cs->bytes / frames.median : 0,
+		head.median, frag.median,
+		metric_spread(cs, m, COPIES_PER_BYTE, NULL).median);
+}
+
+/* NIC routes: what the sending NIC's driver was handed, and the article's
+ * "sendfile + SG-DMA" row beside zcsend's measurement. */
+static void print_nic(const struct case_res *cs, const char *copy_why, FILE *out)
+{
+	const struct method_res *zc = find_method(cs, "zcsend");
+	int i;
+
+	fprintf(out, "\n%-14s %8s %8s %9s %10s %12s   (at virtio-net start_xmit; per byte sent)\n",
+		"NIC driver", "frames", "B/frame", "head B/B", "frags B/B", "CPU copies/B");
+	if (copy_why) {
+		fprintf(out, "%-14s %s\n", "", copy_why);
+		return;
+	}
+	for (i = 0; i < cs->nm; i++)
+		if (!cs->m[i].unavail[0])
+			print_nic_row(cs, &cs->m[i], out);
+	if (!zc || !cs->route->nic || cs->route->no_sg)
+		return;
+	fprintf(out, "article, \"sendfile + SG-DMA\": 0 CPU copies, the NIC gathers the payload by DMA.\n"
+		"measured, zcsend: %.2f CPU copies/B, %.3f of the bytes sent handed to the NIC\n"
+		"as page fragments (the rest: protocol headers and the header bytes).\n",
+		metric_spread(cs, zc, COPIES_PER_BYTE, NULL).median,
+		metric_spread(cs, zc, NIC_FRAG_BYTES_PER_BYTE, NULL).median);
+}
+
 void print_case(const struct opts *o, const struct case_res *cs,
 		const char *copy_why, FILE *out)
 {
@@ -168,6 +236,10 @@ void print_case(const struct opts *o, const struct case_res *cs,
 	for (i = 0; i < cs->nm; i++)
 		if (!cs->m[i].unavail[0])
 			print_copy_row(cs, &cs->m[i], copy_why, out);
+	if (cs->route->ktls)
+		print_ktls(cs, copy_why, out);
+	if (cs->route->nic)
+		print_nic(cs, copy_why, out);
 }
 
 void print_legend(const char *copy_why, FILE *out)
@@ -228,9 +300,12 @@ static void json_copies(FILE *f, const struct run_rec *r)
 		fprintf(f, "\"copied_bytes\": null");
 		return;
 	}
-	fprintf(f, "\"copied_bytes\": {\"file_read\": %.0f, \"send\": %.0f, \"segment\": %.0f, \"by_reference\": %.0f, \"rx_coalesce\": %lld, \"rx_other\": %lld}, ",
+	fprintf(f, "\"copied_bytes\": {\"file_read\": %.0f, \"send\": %.0f, \"segment\": %.0f, \"by_reference\": %.0f, \"rx_coalesce\": %lld, \"rx_other\": %lld, \"tls_copy\": %.0f}, \"encrypted_bytes\": %.0f, ",
 		r->cp.file_read, r->cp.send, r->cp.segment, r->cp.by_ref,
-		(long long)r->ts.copy_bits_coalesce, (long long)r->ts.copy_bits_other);
+		(long long)r->ts.copy_bits_coalesce, (long long)r->ts.copy_bits_other,
+		r->cp.tls_copy, r->cp.encrypt);
+	fprintf(f, "\"nic\": {\"frames\": %.0f, \"bytes\": %.0f, \"frag_bytes\": %.0f}, ",
+		r->cp.nic_frames, r->cp.nic_bytes, r->cp.nic_frag_bytes);
 	fprintf(f, "\"probes\": {");
 	for (p = 0; p < PROBE_COUNT; p++)
 		fprintf(f, "%s\"%d\": {\"hits\": %llu, \"sum\": %lld}", p ? ", " : "", p,

@@ -39,8 +39,14 @@
  * Return values are fetched with the function's own width (int: s32),
  * since the upper half of the register is undefined for an int.
  *
+ *   crypto_aead_encrypt req->cryptlen: bytes kTLS encrypted (a pass that
+ *                       reads and writes every byte; reported apart).
+ *   sk_msg_memcopy_from_iter bytes: what kTLS copied from user memory into
+ *                       its records (kTLS hands TCP the encrypted pages by
+ *                       reference, so tcp_sendmsg_locked does not see it).
+ *
  * Send-path copy = tcp_sendmsg_locked - skb_splice_from_iter -
- * skb_zerocopy_iter_stream. The copy functions themselves (_copy_from_iter,
+ * skb_zerocopy_iter_stream + sk_msg_memcopy_from_iter. The copy functions themselves (_copy_from_iter,
  * copy_page_to_iter) cannot be probed on these kernels.
  */
 #include <errno.h>
@@ -85,7 +91,22 @@ static const struct probe_def {
 		"bytes", "bytes > 0", "vfs_read return (page cache -> user)" },
 	[PROBE_TCP_COLLAPSE] = { "tcp_collapse", "tcp_collapse", 'p',
 		NULL, NULL, "tcp_collapse hits (receive queue compaction)" },
+	/* crypto_aead_encrypt(req): req->cryptlen, the same offset in 6.1
+	 * and 6.12 (after a 48-byte crypto_async_request and assoclen) */
+	[PROBE_AEAD_ENCRYPT] = { "crypto_aead_encrypt", "crypto_aead_encrypt bytes=+52($arg1):u32",
+		'p', "bytes", "bytes > 0", "crypto_aead_encrypt cryptlen (kTLS encryption)" },
+	/* sk_msg_memcopy_from_iter(sk, from, msg, bytes) */
+	[PROBE_SK_MSG_COPY] = { "sk_msg_memcopy_from_iter",
+		"sk_msg_memcopy_from_iter bytes=$arg4:u32", 'p', "bytes", "bytes > 0",
+		"sk_msg_memcopy_from_iter bytes (copy into kTLS records)" },
+	/* virtio-net's start_xmit(skb, dev): the definition is built at init
+	 * (nic_probe_def), the filter keeps the sending NIC's frames */
+	[PROBE_NIC_XMIT] = { "start_xmit", NULL, 'p', "len", NULL,
+		"virtio-net start_xmit skb->len, ->data_len (NIC driver)" },
 };
+
+static int nic_ifindex;
+static char nic_filter[48];
 
 static const char *tracedir;
 static int probe_ok[PROBE_COUNT];
@@ -136,8 +157,65 @@ static void trigger_str(char *buf, size_t len, enum probe_id p, int remove)
 			 remove ? "!" : "");
 		return;
 	}
+	if (p == PROBE_NIC_XMIT) {
+		snprintf(buf, len, "%shist:keys=common_pid:vals=hitcount,len,data_len:size=4096 if %s",
+			 remove ? "!" : "", nic_filter);
+		return;
+	}
 	snprintf(buf, len, "%shist:keys=common_pid:vals=hitcount,%s:size=4096 if %s",
 		 remove ? "!" : "", probes[p].field, probes[p].filter);
+}
+
+void trace_nic_device(int ifindex)
+{
+	nic_ifindex = ifindex;
+	snprintf(nic_filter, sizeof(nic_filter), "ifindex == %d", ifindex);
+}
+
+/* A member's offset in a kernel struct, from BTF by pahole; -1 if not. */
+static int pahole_offset(const char *type, const char *member)
+{
+	char cmd[128], line[256], pat[48];
+	int off = -1;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "pahole -C %s /sys/kernel/btf/vmlinux 2>/dev/null", type);
+	snprintf(pat, sizeof(pat), " %s;", member);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		const char *c = strstr(line, "/*");
+
+		if (off < 0 && strstr(line, pat) && c)
+			off = atoi(c + 2);
+	}
+	pclose(f);
+	return off;
+}
+
+/*
+ * Define the driver probe: with BTF-typed fetch args where the kernel has
+ * them (6.6+: "skb->len"), else with the members' offsets that pahole
+ * reads from the kernel's BTF (6.1). 0 if one form was accepted.
+ */
+static int define_nic_probe(const char *prefix)
+{
+	char line[320];
+	int len, data_len, ifindex;
+
+	snprintf(line, sizeof(line), "%s virtio_net:start_xmit len=skb->len data_len=skb->data_len ifindex=dev->ifindex",
+		 prefix);
+	if (write_str("kprobe_events", line, 1) == 0)
+		return 0;
+	len = pahole_offset("sk_buff", "len");
+	data_len = pahole_offset("sk_buff", "data_len");
+	ifindex = pahole_offset("net_device", "ifindex");
+	if (len < 0 || data_len < 0 || ifindex < 0)
+		return -1;
+	snprintf(line, sizeof(line), "%s virtio_net:start_xmit len=+%d($arg1):u32 data_len=+%d($arg1):u32 ifindex=+%d($arg2):s32",
+		 prefix, len, data_len, ifindex);
+	return write_str("kprobe_events", line, 1);
 }
 
 static void remove_probe(enum probe_id p)
@@ -179,8 +257,12 @@ int trace_init(const char **why)
 		char line[256];
 
 		remove_probe(p);	/* a leftover of a killed run */
-		snprintf(line, sizeof(line), "%c:%s/%s %s", probes[p].kind, GROUP,
-			 probes[p].name, probes[p].def);
+		snprintf(line, sizeof(line), "%c:%s/%s", probes[p].kind, GROUP, probes[p].name);
+		if (p == PROBE_NIC_XMIT) {
+			probe_ok[p] = nic_ifindex > 0 && define_nic_probe(line) == 0;
+			continue;
+		}
+		snprintf(line + strlen(line), sizeof(line) - strlen(line), " %s", probes[p].def);
 		probe_ok[p] = write_str("kprobe_events", line, 1) == 0;
 	}
 	if (!probe_ok[PROBE_TCP_SENDMSG]) {
@@ -213,7 +295,8 @@ int trace_start(void)
 }
 
 /* Sum "FIELD: N" and "hitcount: N" over every entry of a hist file. */
-static int read_hist(enum probe_id p, int64_t *sum, uint64_t *hits)
+static int read_hist_field(enum probe_id p, const char *field, int64_t *sum,
+			   uint64_t *hits)
 {
 	char path[256], line[512], key[40];
 	FILE *f;
@@ -225,7 +308,7 @@ static int read_hist(enum probe_id p, int64_t *sum, uint64_t *hits)
 	f = fopen(path, "re");
 	if (!f)
 		return -1;
-	snprintf(key, sizeof(key), " %s:", probes[p].field ? probes[p].field : "hitcount");
+	snprintf(key, sizeof(key), " %s:", field ? field : "hitcount");
 	while (fgets(line, sizeof(line), f)) {
 		const char *h, *v;
 
@@ -235,12 +318,22 @@ static int read_hist(enum probe_id p, int64_t *sum, uint64_t *hits)
 		v = strstr(line, key);
 		if (h)
 			*hits += strtoull(h + 9, NULL, 10);
-		if (v && probes[p].field)
+		if (v && field)
 			/* hist sums are u64; the filter kept them positive */
 			*sum += (int64_t)strtoull(v + strlen(key), NULL, 10);
 	}
 	fclose(f);
 	return 0;
+}
+
+static int read_hist(enum probe_id p, struct trace_sample *s)
+{
+	uint64_t hits;
+
+	if (p == PROBE_NIC_XMIT &&
+	    read_hist_field(p, "data_len", &s->nic_frag_bytes, &hits))
+		return -1;
+	return read_hist_field(p, probes[p].field, &s->sum[p], &s->hits[p]);
 }
 
 /*
@@ -300,7 +393,7 @@ static int read_all(struct trace_sample *s, int vfs_read_first)
 		if (!armed[p])
 			continue;
 		if (p == PROBE_SKB_COPY_BITS ? read_hist_stacks(s) :
-		    read_hist(p, &s->sum[p], &s->hits[p]))
+		    read_hist(p, s))
 			err = -1;
 	}
 	return err;
@@ -323,6 +416,7 @@ void trace_delta(struct trace_sample *d, const struct trace_sample *before,
 	d->copy_bits_segment = after->copy_bits_segment - before->copy_bits_segment;
 	d->copy_bits_coalesce = after->copy_bits_coalesce - before->copy_bits_coalesce;
 	d->copy_bits_other = after->copy_bits_other - before->copy_bits_other;
+	d->nic_frag_bytes = after->nic_frag_bytes - before->nic_frag_bytes;
 }
 
 static void trace_disarm(void)
@@ -361,7 +455,12 @@ void copies_from_sample(const struct trace_sample *s, struct copies *c)
 		       s->sum[PROBE_ZEROCOPY_ITER];
 
 	c->measured = 1;
-	c->send = send > 0 ? (double)send : 0;
+	c->tls_copy = (double)s->sum[PROBE_SK_MSG_COPY];
+	c->send = (send > 0 ? (double)send : 0) + c->tls_copy;
+	c->encrypt = (double)s->sum[PROBE_AEAD_ENCRYPT];
+	c->nic_frames = (double)s->hits[PROBE_NIC_XMIT];
+	c->nic_bytes = (double)s->sum[PROBE_NIC_XMIT];
+	c->nic_frag_bytes = (double)s->nic_frag_bytes;
 	c->by_ref = (double)(s->sum[PROBE_SPLICE_FROM_ITER] + s->sum[PROBE_ZEROCOPY_ITER] +
 			     s->sum[PROBE_DO_TCP_SENDPAGES]);
 	c->segment = (double)s->copy_bits_segment;
