@@ -1,0 +1,130 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Host test of "scripts/vm-run --nic": QEMU guests with two virtio-net NICs
+# on taps in a host network namespace made for each run. Five runs at the
+# same time (so they must not collide):
+#   A, B  set the NICs up in the guest (scripts/nic-setup up, which checks
+#         that the second NIC answers through the first) and exit 0;
+#   C     a failing command (exit 3);
+#   D     a command that outlives --timeout (exit 124);
+#   E     killed with SIGTERM once its namespace exists (exit 143); while it
+#         runs, the namespace must hold tap0, tap1 and br0.
+# After each, its namespace (zcsend-vm-PID) must be gone, and at the end
+# "ip netns list" and "ip link" must be as before, apart from namespaces of
+# other vm-run processes of this machine that are still running.
+# Prints TAP. Needs root, QEMU and a kernel set up by scripts/setup.
+set -uo pipefail
+
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+VMRUN=$TOP/scripts/vm-run
+CACHE=${ZCSEND_CACHE:-/var/cache/zcsend}
+WORK=$(mktemp -d /tmp/zcsend-vmnic.XXXXXX)
+n=0
+pids=()
+declare -A pid st
+
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+not_ok() { n=$((n + 1)); echo "not ok $n - $*"; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; fi; }
+
+cleanup() {
+	local p
+
+	for p in "${pids[@]}"; do
+		kill -TERM "$p" 2> /dev/null
+	done
+	wait
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# The kernel: 6.12 if set up (it boots fastest), else the first one.
+kernel=
+for k in 6.12 ${ZCSEND_KERNELS:-6.1}; do
+	[ -f "$CACHE/kernels/$k" ] && { kernel=$k; break; }
+done
+if [ -z "$kernel" ] || [ "$(id -u)" != 0 ] || ! command -v qemu-system-x86_64 > /dev/null; then
+	not_ok "vm-run --nic: needs root, QEMU and a kernel from scripts/setup"
+	exit 1
+fi
+
+# Host state, without the namespaces of vm-run processes alive right now
+# that are not ours (other runs on this machine).
+snapshot() {
+	ip netns list | awk '{ print $1 }' | while read -r ns; do
+		case $ns in
+		zcsend-vm-*)	kill -0 "${ns#zcsend-vm-}" 2> /dev/null && continue ;;
+		esac
+		echo "netns $ns"
+	done
+	ip -o link | awk -F': ' '{ print "link " $2 }' | sed 's/@.*//'
+}
+
+gone() {
+	! ip netns list | grep -q "^zcsend-vm-$1\b"
+}
+
+snapshot | sort > "$WORK/before"
+
+run_vm() {
+	local name=$1
+	shift
+
+	"$VMRUN" --kernel "$kernel" --nic --mem 512 "$@" > "$WORK/$name.out" 2>&1 &
+	pids+=($!)
+	pid[$name]=$!
+}
+
+# shellcheck disable=SC2016
+run_vm A --timeout 900 -- sh -c 'scripts/nic-setup up && [ "$ZCSEND_VM_NIC" = 1 ]'
+# shellcheck disable=SC2016
+run_vm B --timeout 900 -- sh -c 'scripts/nic-setup up && [ "$ZCSEND_VM_NIC" = 1 ]'
+run_vm C --timeout 900 -- sh -c 'exit 3'
+run_vm D --timeout 20 -- sleep 3600
+run_vm E --timeout 900 -- sleep 3600
+
+# E: wait for its namespace and devices, then SIGTERM it.
+seen=no
+for ((i = 0; i < 600; i++)); do
+	if ip -n "zcsend-vm-${pid[E]}" -o link 2> /dev/null |
+			awk -F': ' '{ print $2 }' | sort | tr '\n' ' ' |
+			grep -q '^br0 lo tap0 tap1 $'; then
+		seen=yes
+		break
+	fi
+	kill -0 "${pid[E]}" 2> /dev/null || break
+	sleep 0.5
+done
+check "vm-run --nic made namespace zcsend-vm-${pid[E]} with tap0, tap1 and br0" [ $seen = yes ]
+sleep 2
+kill -TERM "${pid[E]}"
+
+for v in A B C D E; do
+	wait "${pid[$v]}"
+	st[$v]=$?
+done
+check "run A: NICs set up in the guest, exit 0 (got ${st[A]})" [ "${st[A]}" = 0 ]
+check "run B at the same time: NICs set up, exit 0 (got ${st[B]})" [ "${st[B]}" = 0 ]
+check "run C: the failing command's status 3 (got ${st[C]})" [ "${st[C]}" = 3 ]
+check "run D: timeout, status 124 (got ${st[D]})" [ "${st[D]}" = 124 ]
+check "run E: SIGTERM, status 143 (got ${st[E]})" [ "${st[E]}" = 143 ]
+grep -q '^NIC_RX_ADDR=192.0.2.2' "$WORK/A.out" && grep -q '^NIC_RX_ADDR=192.0.2.2' "$WORK/B.out"
+check "runs A and B printed their NIC addresses" [ $? = 0 ]
+for v in A B C D E; do
+	check "run $v: namespace zcsend-vm-${pid[$v]} removed" gone "${pid[$v]}"
+done
+pids=()
+
+snapshot | sort > "$WORK/after"
+if diff "$WORK/before" "$WORK/after" > "$WORK/diff"; then
+	ok "ip netns list and ip link as before the runs"
+else
+	not_ok "ip netns list and ip link as before the runs"
+	sed 's/^/# /' "$WORK/diff"
+fi
+if [ "${st[A]}" != 0 ] || [ "${st[B]}" != 0 ]; then
+	sed 's/^/# A: /' "$WORK/A.out" | tail -n 30
+	sed 's/^/# B: /' "$WORK/B.out" | tail -n 30
+fi
+echo "1..$n"
