@@ -35,6 +35,7 @@
 #include <linux/string.h>
 #include <linux/uaccess.h>
 #include <linux/uio.h>
+#include <net/dst.h>
 #include <net/sock.h>
 
 #include "compat.h"
@@ -339,6 +340,26 @@ static unsigned long zcsend_batch_pages_in(struct zcsend_tx *tx, size_t bytes)
 }
 
 /*
+ * Whether the device the socket's route leaves through lacks scatter-gather,
+ * so that the stack copies this batch's payload after all, when it segments
+ * or linearizes the skb for that device. The socket's sk_route_caps cannot
+ * tell: sk_setup_caps() gives every TCP socket NETIF_F_SG through software
+ * GSO, whatever the device. No cached route (just invalidated): not counted.
+ */
+static bool zcsend_route_copies(struct sock *sk)
+{
+	const struct dst_entry *dst;
+	bool copies = false;
+
+	rcu_read_lock();
+	dst = __sk_dst_get(sk);
+	if (dst && dst->dev)
+		copies = !(READ_ONCE(dst->dev->features) & NETIF_F_SG);
+	rcu_read_unlock();
+	return copies;
+}
+
+/*
  * Send the gathered batch, then drop the page references.
  * Return: 0 when all of it was queued, else a negative errno (-EAGAIN for a
  * short send): the range stops there either way.
@@ -352,7 +373,7 @@ static int zcsend_batch_flush(struct zcsend_tx *tx, bool more)
 	if (!tx->nr)
 		return 0;
 
-	if (!(READ_ONCE(tx->sock->sk->sk_route_caps) & NETIF_F_SG))
+	if (zcsend_route_copies(tx->sock->sk))
 		zcsend_stat_add(ZCSEND_A_STATS_COPY_FALLBACKS, 1);
 	zcsend_stat_add(ZCSEND_A_STATS_BATCHES, 1);
 
