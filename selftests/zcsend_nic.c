@@ -1,0 +1,606 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * zcsend over a NIC: two virtio-net NICs of a "scripts/vm-run --nic" guest,
+ * bridged on the host, set up by scripts/nic-setup. The sender stays in the
+ * root namespace (NIC_TX, 192.0.2.1); a receiver forked into namespace
+ * NIC_NS listens behind the second NIC (192.0.2.2). Every byte goes through
+ * virtio-net's transmit path (scatter-gather descriptors, TSO, checksum
+ * offload), the host's tap and bridge, and virtio-net's receive path.
+ *
+ * - offloads: the sending NIC has scatter-gather, TSO and tx-checksumming
+ *   on (ethtool -k), as the SG-DMA row needs;
+ * - ranges: random ranges of a 64 MiB file (seeded; the seed is printed and
+ *   ZCSEND_SEED=N repeats a run) through ZCSEND_IOC_SENDFILE,
+ *   ZCSEND_IOC_SENDVEC (file and inline segments mixed) and the
+ *   "zcsend send" tool, each compared byte for byte by the receiver; with
+ *   scatter-gather on, and off on the sending NIC (ethtool -K sg off);
+ * - COPY_FALLBACKS (read with "zcsend stats --json") grows by exactly the
+ *   batches sent while scatter-gather was off, and by none while it was on;
+ * - one 64 MiB transfer: the frames and bytes the two NICs counted
+ *   (/sys/class/net/IF/statistics), printed; with TSO they must be
+ *   super-frames, on average well above the 1500-byte MTU.
+ *
+ * Run by scripts/run-selftests when the guest has the NICs (ZCSEND_VM_NIC=1,
+ * set by vm-run --nic); then a NIC that cannot be set up fails the tests
+ * rather than skipping them. Needs root and the module (exit 4 otherwise).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <libgen.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/zcsend.h>
+
+#include "kselftest_harness.h"
+#include "zcsend_test.h"
+
+#define MIB		(1024UL * 1024)
+#define FILE_LEN	(64 * MIB)
+#define RANGES		6	/* transfers per test */
+#define VEC_SEGS	6	/* at most, per SENDVEC case */
+#define NIC_TIMEOUT	300	/* seconds per test: TCG under load is slow */
+
+/* Set up once in main(), before the harness forks each test. */
+static char top[PATH_MAX];		/* the repository */
+static char nic_tx[64], nic_ns[64], nic_rx[64], rx_addr[64];
+static int nic_ok;			/* scripts/nic-setup up worked */
+static uint64_t seed;
+static unsigned char *content;		/* the file's bytes */
+static char file_path[] = "/tmp/zcsend-nic.XXXXXX";
+
+/* splitmix64: a small, seedable generator for contents and ranges. */
+static uint64_t rnd_state;
+
+static uint64_t rnd(void)
+{
+	uint64_t z = (rnd_state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static uint64_t rnd_below(uint64_t n)
+{
+	return n ? rnd() % n : 0;
+}
+
+/* A length from 0 to 2 MiB, small ones as often as large ones. */
+static uint64_t rnd_len(void)
+{
+	static const uint64_t max[] = { 4096, 65536, MIB, 2 * MIB };
+
+	return rnd_below(max[rnd_below(4)] + 1);
+}
+
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int run(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* scripts/nic-setup up: parse its NIC_*=VALUE lines. */
+static int nics_up(void)
+{
+	char cmd[PATH_MAX + 32], line[256];
+	FILE *p;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "%s/scripts/nic-setup up", top);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	while (fgets(line, sizeof(line), p)) {
+		line[strcspn(line, "\n")] = '\0';
+		printf("# %s\n", line);
+		sscanf(line, "NIC_TX=%63s", nic_tx);
+		sscanf(line, "NIC_NS=%63s", nic_ns);
+		sscanf(line, "NIC_RX=%63s", nic_rx);
+		sscanf(line, "NIC_RX_ADDR=%63s", rx_addr);
+	}
+	st = pclose(p);
+	if (st || !*nic_tx || !*nic_ns || !*nic_rx || !*rx_addr)
+		return -1;
+	return 0;
+}
+
+static int make_file(void)
+{
+	size_t i, done = 0;
+	int fd;
+
+	content = malloc(FILE_LEN);
+	if (!content)
+		return -1;
+	rnd_state = seed;
+	for (i = 0; i < FILE_LEN; i += 8) {
+		uint64_t v = rnd();
+
+		memcpy(content + i, &v, 8);
+	}
+	fd = mkstemp(file_path);
+	if (fd < 0)
+		return -1;
+	while (done < FILE_LEN) {
+		ssize_t n = write(fd, content + done, FILE_LEN - done);
+
+		if (n <= 0) {
+			close(fd);
+			return -1;
+		}
+		done += n;
+	}
+	close(fd);
+	return 0;
+}
+
+/* zcsend stats --json: the value of @key, or UINT64_MAX. */
+static uint64_t stat_get(const char *key)
+{
+	char cmd[PATH_MAX + 32], buf[4096], pat[64];
+	uint64_t v = UINT64_MAX;
+	size_t n;
+	char *at;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "%s/userspace/zcsend stats --json", top);
+	p = popen(cmd, "r");
+	if (!p)
+		return v;
+	n = fread(buf, 1, sizeof(buf) - 1, p);
+	buf[n] = '\0';
+	if (pclose(p))
+		return v;
+	snprintf(pat, sizeof(pat), "\"%s\": ", key);
+	at = strstr(buf, pat);
+	if (at)
+		v = strtoull(at + strlen(pat), NULL, 10);
+	return v;
+}
+
+/* NIC counters: "tx_packets tx_bytes rx_packets rx_bytes" of tx or rx. */
+static int nic_counters(const char *which, uint64_t c[4])
+{
+	char cmd[PATH_MAX + 32];
+	FILE *p;
+	int n;
+
+	snprintf(cmd, sizeof(cmd), "%s/scripts/nic-setup counters %s", top, which);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	n = fscanf(p, "%" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64,
+		   &c[0], &c[1], &c[2], &c[3]);
+	return pclose(p) || n != 4 ? -1 : 0;
+}
+
+/*
+ * A receiver in the NIC's namespace: listens on rx_addr, accepts one
+ * connection, reads it to EOF and compares with @want. Exit status: 0 same
+ * bytes, 1 different bytes, 2 wrong length, 3 error. Returns its pid and
+ * the port in *@port, or -1.
+ */
+static pid_t start_receiver(const unsigned char *want, size_t len, int *port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t salen = sizeof(sa);
+	static unsigned char buf[256 * 1024];
+	int pfd[2], ns, ls, cs, bad = 0;
+	size_t got = 0;
+	char path[128];
+	pid_t pid;
+
+	if (pipe(pfd))
+		return -1;
+	pid = fork();
+	if (pid) {
+		close(pfd[1]);
+		if (pid < 0 || read(pfd[0], port, sizeof(*port)) != sizeof(*port)) {
+			close(pfd[0]);
+			if (pid > 0)
+				waitpid(pid, NULL, 0);
+			return -1;
+		}
+		close(pfd[0]);
+		return pid;
+	}
+	close(pfd[0]);
+	alarm(NIC_TIMEOUT - 10);
+	snprintf(path, sizeof(path), "/run/netns/%s", nic_ns);
+	ns = open(path, O_RDONLY | O_CLOEXEC);
+	if (ns < 0 || setns(ns, CLONE_NEWNET))
+		_exit(3);
+	ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (ls < 0 || inet_pton(AF_INET, rx_addr, &sa.sin_addr) != 1 ||
+	    bind(ls, (struct sockaddr *)&sa, sizeof(sa)) || listen(ls, 1) ||
+	    getsockname(ls, (struct sockaddr *)&sa, &salen))
+		_exit(3);
+	*port = ntohs(sa.sin_port);
+	if (write(pfd[1], port, sizeof(*port)) != sizeof(*port))
+		_exit(3);
+	cs = accept(ls, NULL, NULL);
+	if (cs < 0)
+		_exit(3);
+	for (;;) {
+		ssize_t n = read(cs, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			_exit(3);
+		if (!n)
+			break;
+		if (got + n > len || memcmp(buf, want + got, n))
+			bad = 1;
+		got += n;
+	}
+	if (bad || got != len)
+		fprintf(stderr, "# receiver: %zu bytes of %zu, %s\n", got, len,
+			bad ? "different bytes" : "same bytes");
+	_exit(bad ? 1 : got == len ? 0 : 2);
+}
+
+static int receiver_status(pid_t pid)
+{
+	int st;
+
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+static int connect_rx(int port)
+{
+	struct sockaddr_in sa = {
+		.sin_family = AF_INET, .sin_port = htons(port),
+	};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	if (inet_pton(AF_INET, rx_addr, &sa.sin_addr) != 1 ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* A random range, sometimes running past end of file (then sent to EOF). */
+static void rnd_range(uint64_t *off, uint64_t *len)
+{
+	*off = rnd_below(FILE_LEN);
+	if (rnd_below(4) == 0)
+		*off &= ~4095ULL;
+	*len = rnd_len();
+}
+
+static uint64_t clamp_len(uint64_t off, uint64_t len)
+{
+	return off + len > FILE_LEN ? FILE_LEN - off : len;
+}
+
+/* SENDFILE from @off until @len bytes (or EOF) are queued: bytes queued. */
+static int64_t send_file_range(int dev, int file, int sock, uint64_t off,
+			       uint64_t len)
+{
+	uint64_t total = 0;
+
+	while (total < len) {
+		struct zcsend_file a = {
+			.size = sizeof(a), .file_fd = file, .sock_fd = sock,
+			.offset = off + total, .length = len - total,
+		};
+
+		if (ioctl(dev, ZCSEND_IOC_SENDFILE, &a))
+			return -errno;
+		if (!a.sent)
+			break;
+		total += a.sent;
+	}
+	return total;
+}
+
+/*
+ * Offloads on the sending NIC, then one 64 MiB transfer: what the two NICs
+ * counted. virtio-net counts each skb it is handed as one packet, so with
+ * TSO the sender's frames are super-frames of many MSS each.
+ */
+FIXTURE(link) {
+	int dev;
+	int file;
+};
+
+FIXTURE_SETUP(link)
+{
+	self->dev = -1;
+	self->file = -1;
+	ASSERT_TRUE(nic_ok) TH_LOG("scripts/nic-setup up failed: no NICs?");
+	self->dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->dev);
+	self->file = open(file_path, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, self->file);
+}
+
+FIXTURE_TEARDOWN(link)
+{
+	if (self->file >= 0)
+		close(self->file);
+	if (self->dev >= 0)
+		close(self->dev);
+}
+
+TEST_F(link, offloads_on)
+{
+	EXPECT_EQ(0, run("%s/scripts/nic-setup features tx --expect-on | sed 's/^/# /'",
+			 top));
+}
+
+TEST_F_TIMEOUT(link, transfer_64mib, NIC_TIMEOUT)
+{
+	uint64_t t0[4], t1[4], r0[4], r1[4], frames, bytes, f0, f1;
+	int port, sock;
+	pid_t rx;
+
+	ASSERT_EQ(0, nic_counters("tx", t0));
+	ASSERT_EQ(0, nic_counters("rx", r0));
+	f0 = stat_get("copy_fallbacks");
+	rx = start_receiver(content, FILE_LEN, &port);
+	ASSERT_LT(0, rx);
+	sock = connect_rx(port);
+	ASSERT_LE(0, sock);
+	EXPECT_EQ((int64_t)FILE_LEN,
+		  send_file_range(self->dev, self->file, sock, 0, FILE_LEN));
+	close(sock);
+	EXPECT_EQ(0, receiver_status(rx));
+	ASSERT_EQ(0, nic_counters("tx", t1));
+	ASSERT_EQ(0, nic_counters("rx", r1));
+	f1 = stat_get("copy_fallbacks");
+
+	frames = t1[0] - t0[0];
+	bytes = t1[1] - t0[1];
+	printf("# 64 MiB over %s: %s sent %" PRIu64 " frames, %" PRIu64
+	       " bytes (%" PRIu64 " per frame); %s received %" PRIu64
+	       " frames, %" PRIu64 " bytes\n", nic_tx, nic_tx, frames, bytes,
+	       frames ? bytes / frames : 0, nic_rx, r1[2] - r0[2],
+	       r1[3] - r0[3]);
+	fflush(stdout);	/* the harness ends each test with _exit() */
+	EXPECT_LE(FILE_LEN, bytes);
+	/* Super-frames: on average at least twice a 1514-byte frame. */
+	EXPECT_LT(frames * 2 * 1514, bytes);
+	EXPECT_EQ(f0, f1);
+}
+
+/* The three ways to send, each given the expected bytes. */
+enum how { HOW_SENDFILE, HOW_SENDVEC, HOW_TOOL };
+
+FIXTURE(nic) {
+	int dev;
+	int file;
+	unsigned char *want;	/* a SENDVEC stream, assembled */
+};
+
+FIXTURE_VARIANT(nic) {
+	int sg;
+};
+
+FIXTURE_VARIANT_ADD(nic, sg_on) { .sg = 1 };
+FIXTURE_VARIANT_ADD(nic, sg_off) { .sg = 0 };
+
+FIXTURE_SETUP(nic)
+{
+	self->dev = -1;
+	self->file = -1;
+	self->want = NULL;
+	ASSERT_TRUE(nic_ok) TH_LOG("scripts/nic-setup up failed: no NICs?");
+	self->dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->dev);
+	self->file = open(file_path, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, self->file);
+	self->want = malloc(VEC_SEGS * (2 * MIB + ZCSEND_INLINE_MAX));
+	ASSERT_NE(NULL, self->want);
+	/* sg off also turns TSO off; sg on again brings both back. */
+	ASSERT_EQ(0, run("%s/scripts/nic-setup offload tx sg %s", top,
+			 variant->sg ? "on" : "off"));
+	rnd_state = seed ^ (variant->sg ? 0x5a5a : 0xa5a5);
+}
+
+FIXTURE_TEARDOWN(nic)
+{
+	if (!variant->sg)
+		run("%s/scripts/nic-setup offload tx sg on tso on gso on", top);
+	free(self->want);
+	if (self->file >= 0)
+		close(self->file);
+	if (self->dev >= 0)
+		close(self->dev);
+}
+
+/* Send one random case @how; the receiver checks it. */
+static void one_case(struct __test_metadata *_metadata,
+		     FIXTURE_DATA(nic) *self, enum how how, int i)
+{
+	static unsigned char inl[VEC_SEGS][ZCSEND_INLINE_MAX];
+	struct zcsend_seg segs[VEC_SEGS];
+	const unsigned char *want;
+	uint64_t off = 0, len = 0, exp = 0;
+	unsigned int nr = 0, k;
+	int port, sock;
+	pid_t rx;
+
+	if (how == HOW_SENDVEC) {
+		/* 1 to 6 segments, file ranges within the file and inline. */
+		nr = 1 + rnd_below(VEC_SEGS);
+		for (k = 0; k < nr; k++) {
+			struct zcsend_seg *s = &segs[k];
+
+			memset(s, 0, sizeof(*s));
+			if (rnd_below(3) == 0) {
+				size_t n = rnd_below(ZCSEND_INLINE_MAX + 1);
+				size_t j;
+
+				for (j = 0; j < n; j++)
+					inl[k][j] = rnd();
+				s->type = ZCSEND_SEG_INLINE;
+				s->addr = (uintptr_t)inl[k];
+				s->length = n;
+				memcpy(self->want + exp, inl[k], n);
+			} else {
+				rnd_range(&off, &len);
+				len = clamp_len(off, len);
+				s->type = ZCSEND_SEG_FILE;
+				s->fd = self->file;
+				s->offset = off;
+				s->length = len;
+				memcpy(self->want + exp, content + off, len);
+			}
+			exp += s->length;
+		}
+		want = self->want;
+	} else {
+		rnd_range(&off, &len);
+		exp = clamp_len(off, len);
+		want = content + off;
+	}
+	TH_LOG("case %d: %s off %" PRIu64 " len %" PRIu64 " -> %" PRIu64
+	       " bytes%s", i, how == HOW_SENDVEC ? "sendvec" :
+	       how == HOW_TOOL ? "zcsend send" : "sendfile",
+	       how == HOW_SENDVEC ? (uint64_t)nr : off, len, exp,
+	       how == HOW_SENDVEC ? " (segments)" : "");
+
+	rx = start_receiver(want, exp, &port);
+	ASSERT_LT(0, rx);
+	if (how == HOW_TOOL) {
+		EXPECT_EQ(0, run("%s/userspace/zcsend send %s %s:%d --offset %"
+				 PRIu64 " --length %" PRIu64 " > /dev/null",
+				 top, file_path, rx_addr, port, off, len));
+	} else {
+		sock = connect_rx(port);
+		ASSERT_LE(0, sock);
+		if (how == HOW_SENDFILE) {
+			EXPECT_EQ((int64_t)exp,
+				  send_file_range(self->dev, self->file, sock,
+						  off, len));
+		} else {
+			struct zcsend_vec v = {
+				.size = sizeof(v), .sock_fd = sock,
+				.nr_segs = nr, .segs = (uintptr_t)segs,
+			};
+
+			EXPECT_EQ(0, ioctl(self->dev, ZCSEND_IOC_SENDVEC, &v));
+			EXPECT_EQ(exp, v.sent);
+			EXPECT_EQ(nr, v.segs_done);
+		}
+		close(sock);
+	}
+	EXPECT_EQ(0, receiver_status(rx));
+}
+
+/*
+ * RANGES random cases; then COPY_FALLBACKS must have grown by exactly the
+ * batches sent (sg off) or not at all (sg on).
+ */
+static void ranges(struct __test_metadata *_metadata, FIXTURE_DATA(nic) *self,
+		   const FIXTURE_VARIANT(nic) *variant, enum how how)
+{
+	uint64_t b0, f0, b1, f1;
+	int i;
+
+	b0 = stat_get("batches");
+	f0 = stat_get("copy_fallbacks");
+	ASSERT_NE(UINT64_MAX, b0);
+	ASSERT_NE(UINT64_MAX, f0);
+	for (i = 0; i < RANGES; i++) {
+		one_case(_metadata, self, how, i);
+		if (_metadata->passed == 0)
+			return;
+	}
+	b1 = stat_get("batches");
+	f1 = stat_get("copy_fallbacks");
+	TH_LOG("sg %s: %" PRIu64 " batches, %" PRIu64 " copy fallbacks",
+	       variant->sg ? "on" : "off", b1 - b0, f1 - f0);
+	ASSERT_LT(b0, b1);
+	EXPECT_EQ(variant->sg ? 0 : b1 - b0, f1 - f0);
+}
+
+TEST_F_TIMEOUT(nic, sendfile_ranges, NIC_TIMEOUT)
+{
+	ranges(_metadata, self, variant, HOW_SENDFILE);
+}
+
+TEST_F_TIMEOUT(nic, sendvec_ranges, NIC_TIMEOUT)
+{
+	ranges(_metadata, self, variant, HOW_SENDVEC);
+}
+
+TEST_F_TIMEOUT(nic, tool_ranges, NIC_TIMEOUT)
+{
+	ranges(_metadata, self, variant, HOW_TOOL);
+}
+
+static int count_virtio_nics(void)
+{
+	return run("for d in /sys/class/net/*/device/driver; do readlink $d; done 2>/dev/null | grep -q '/virtio_net$'") == 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *s = getenv("ZCSEND_SEED");
+	char exe[PATH_MAX];
+	ssize_t n;
+	int ret;
+
+	if (geteuid() != 0)
+		ksft_exit_skip("needs root\n");
+	if (access("/sys/module/zcsend", F_OK) != 0)
+		ksft_exit_skip("zcsend module not loaded\n");
+	/* In a --nic VM the NICs must be there: then no skip, a failure. */
+	if (!getenv("ZCSEND_VM_NIC") && !count_virtio_nics())
+		ksft_exit_skip("no virtio-net NICs (scripts/vm-run --nic)\n");
+
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n < 0)
+		ksft_exit_fail_msg("readlink /proc/self/exe: %s\n", strerror(errno));
+	exe[n] = '\0';
+	snprintf(top, sizeof(top), "%s", dirname(dirname(exe)));
+
+	seed = s ? strtoull(s, NULL, 0) : (uint64_t)time(NULL) ^ getpid();
+	printf("# seed %" PRIu64 " (ZCSEND_SEED=%" PRIu64 " repeats this run)\n",
+	       seed, seed);
+	if (make_file())
+		ksft_exit_fail_msg("cannot make the 64 MiB file: %s\n", strerror(errno));
+	nic_ok = nics_up() == 0;
+	if (!nic_ok)
+		printf("# scripts/nic-setup up failed\n");
+	fflush(stdout);
+
+	ret = test_harness_run(argc, argv);
+	unlink(file_path);
+	if (nic_ok)
+		run("%s/scripts/nic-setup down", top);
+	return ret;
+}
