@@ -11,8 +11,8 @@
 #   E     killed with SIGTERM once its namespace exists (exit 143); while it
 #         runs, the namespace must hold tap0, tap1 and br0.
 # After each, its namespace (zcsend-vm-PID) must be gone, and at the end
-# "ip netns list" and "ip link" must be as before, apart from namespaces of
-# other vm-run processes of this machine that are still running.
+# "ip link" and the vm-run namespaces left behind ("ip netns list") must be
+# as before.
 # Prints TAP. Needs root, QEMU and a kernel set up by scripts/setup.
 set -uo pipefail
 
@@ -49,14 +49,15 @@ if [ -z "$kernel" ] || [ "$(id -u)" != 0 ] || ! command -v qemu-system-x86_64 > 
 	exit 1
 fi
 
-# Host state, without the namespaces of vm-run processes alive right now
-# that are not ours (other runs on this machine).
+# Host state: the links, and the vm-run namespaces whose vm-run is gone
+# (left behind). Other namespaces, and those of vm-run processes still
+# running, belong to other work on this machine and come and go.
 snapshot() {
 	ip netns list | awk '{ print $1 }' | while read -r ns; do
 		case $ns in
-		zcsend-vm-*)	kill -0 "${ns#zcsend-vm-}" 2> /dev/null && continue ;;
+		zcsend-vm-*)	kill -0 "${ns#zcsend-vm-}" 2> /dev/null ||
+					echo "netns $ns" ;;
 		esac
-		echo "netns $ns"
 	done
 	ip -o link | awk -F': ' '{ print "link " $2 }' | sed 's/@.*//'
 }
@@ -118,9 +119,9 @@ pids=()
 
 snapshot | sort > "$WORK/after"
 if diff "$WORK/before" "$WORK/after" > "$WORK/diff"; then
-	ok "ip netns list and ip link as before the runs"
+	ok "no vm-run namespace left (ip netns list), ip link as before the runs"
 else
-	not_ok "ip netns list and ip link as before the runs"
+	not_ok "no vm-run namespace left (ip netns list), ip link as before the runs"
 	sed 's/^/# /' "$WORK/diff"
 fi
 if [ "${st[A]}" != 0 ] || [ "${st[B]}" != 0 ]; then
