@@ -1,0 +1,387 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# nginx through libzcsend-preload.so: a real server as the ioctl's client.
+#
+# nginx (Debian's binary, unpacked by scripts/setup into $ZCSEND_CACHE/nginx,
+# never installed) runs with a config generated in a temporary directory
+# (its own prefix, pid, logs, temp paths), "sendfile on; tcp_nopush on;",
+# two workers as nobody (the device is opened by the master, as root, when
+# the library loads, and the workers inherit it), serving files of 0 and 1
+# byte, page edges, 4-64 KiB, 64 MiB and a sparse 3 GiB file.
+#
+# With the module loaded and the shim preloaded:
+#  - every file fetched with curl is byte-exact (cmp); Range requests
+#    (first, middle, last, suffix, open-ended; past 2 GiB in the 3 GiB
+#    file) give exactly the bytes of the range;
+#  - a client that stalls mid-body (nginx sees EAGAIN and resumes from the
+#    returned offset) gets the whole body exact once it reads again, while
+#    other clients are served;
+#  - the module's byte counters (zcsend stats --json: bytes, file_bytes)
+#    move by exactly the bodies served, and so does the shim's own
+#    ioctl_bytes count (ZCSEND_PRELOAD_STATS), with no fallback;
+#  - clients that disconnect mid-body (close, and reset) leave nginx
+#    healthy: same worker pids, nothing logged above [error], later
+#    requests served exact.
+# Then the module is unloaded, nginx restarted with the shim: every call
+# falls back to sendfile (ioctl_calls=0) and everything still matches.
+# The module is loaded again at the end (ZCSEND_KO, set by vm-run).
+#
+# Needs root and the module loaded (exit 4 otherwise); prints TAP.
+set -uo pipefail
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+TOOL=$TOP/userspace/zcsend
+SHIM=$TOP/userspace/libzcsend-preload.so
+CACHE=${ZCSEND_CACHE:-/var/cache/zcsend}
+NGINX=$CACHE/nginx/$(cat "$CACHE/nginx/current" 2>/dev/null)/usr/sbin/nginx
+PORT=8080
+URL=http://127.0.0.1:$PORT
+KSFT_SKIP=4
+D=
+MASTER=
+
+skip_all() {
+	echo "1..0 # SKIP $*"
+	exit $KSFT_SKIP
+}
+
+[ "$(id -u)" = 0 ] || skip_all "needs root"
+[ -e /sys/module/zcsend ] || skip_all "zcsend module not loaded"
+[ -n "${ZCSEND_KO:-}" ] && [ -f "$ZCSEND_KO" ] || skip_all "ZCSEND_KO not set (run through scripts/vm-run --load)"
+[ -x "$NGINX" ] || skip_all "no nginx in $CACHE/nginx (run scripts/setup)"
+for f in "$TOOL" "$SHIM"; do
+	[ -e "$f" ] || skip_all "$f not built"
+done
+for c in curl python3 cmp dd truncate seq; do
+	command -v "$c" > /dev/null || skip_all "$c missing"
+done
+
+n=0
+failed=0
+T0=$SECONDS
+ok() { n=$((n + 1)); echo "ok $n - $* ($((SECONDS - T0)) s)"; }
+not_ok() { n=$((n + 1)); echo "not ok $n - $* ($((SECONDS - T0)) s)"; failed=1; }
+check() { if [ "$1" = 0 ]; then ok "$2"; else not_ok "$2"; fi; }
+
+cleanup() {
+	[ -n "$MASTER" ] && kill -TERM "$MASTER" 2> /dev/null && sleep 1
+	[ -e /sys/module/zcsend ] || insmod "$ZCSEND_KO" || true
+	[ -n "$D" ] && rm -rf "$D"
+}
+trap cleanup EXIT
+
+D=$(mktemp -d /tmp/zcsend-nginx.XXXXXX)
+chmod 0755 "$D"
+mkdir -p "$D/www" "$D/logs" "$D/tmp"
+
+# The tree. Sizes: 0, 1, page edges, 4-64 KiB, 64 MiB; a 3 GiB sparse file
+# with data at its start, across 2 GiB and at its end.
+FILES=()
+make_file() {
+	local name=$1 size=$2
+
+	head -c "$size" /dev/urandom > "$D/www/$name"
+	FILES+=("$name")
+}
+for s in 0 1 4095 4096 4097 8191 8192 8193 65535 65536 65537; do
+	make_file "f$s" "$s"
+done
+for s in 4321 9000 17000 23456 33333 47000 55555 65000; do
+	make_file "k$s" "$s"
+done
+# 64 MiB of numbered lines: every 16 bytes differ, so a byte out of
+# place shows; /dev/urandom is slow under TCG.
+seq -f '%015.0f' 0 $(((64 << 20) / 16)) | head -c $((64 << 20)) > "$D/www/big64m"
+FILES+=(big64m)
+truncate -s 3G "$D/www/sparse3g"
+for off in 0 $(((2048 << 20) - (512 << 10))) $(((3072 << 20) - (1 << 20))); do
+	head -c $((1 << 20)) /dev/urandom |
+		dd of="$D/www/sparse3g" bs=1M seek="$off" oflag=seek_bytes conv=notrunc status=none
+done
+chmod -R a+rX "$D/www"
+
+write_conf() {
+	cat > "$D/nginx.conf" <<EOF
+user nobody nogroup;
+worker_processes 2;
+pid $D/nginx.pid;
+error_log $D/logs/error.log info;
+events { worker_connections 256; }
+http {
+	default_type application/octet-stream;
+	access_log $D/logs/access.log;
+	client_body_temp_path $D/tmp/body;
+	proxy_temp_path $D/tmp/proxy;
+	fastcgi_temp_path $D/tmp/fastcgi;
+	uwsgi_temp_path $D/tmp/uwsgi;
+	scgi_temp_path $D/tmp/scgi;
+	sendfile on;
+	tcp_nopush on;
+	keepalive_timeout 10;
+	server {
+		listen 127.0.0.1:$PORT;
+		root $D/www;
+	}
+}
+EOF
+}
+
+workers() {
+	pgrep -P "$MASTER" | sort | tr '\n' ' '
+}
+
+# start_nginx STATSFILE: nginx with the shim, counters to STATSFILE.
+start_nginx() {
+	local i
+
+	rm -f "$D/nginx.pid"
+	: > "$1"
+	chmod 0666 "$1"		# workers run as nobody
+	LD_PRELOAD=$SHIM ZCSEND_PRELOAD_STATS=$1 \
+		"$NGINX" -p "$D" -c "$D/nginx.conf" -e "$D/logs/error.log" \
+		-g 'daemon off; master_process on;' &
+	MASTER=$!
+	for i in $(seq 100); do
+		curl -s -o /dev/null "$URL/f1" && [ -n "$(workers)" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+stop_nginx() {
+	local i
+
+	kill -QUIT "$MASTER"
+	for i in $(seq 100); do
+		kill -0 "$MASTER" 2> /dev/null || break
+		sleep 0.2
+	done
+	wait "$MASTER" 2> /dev/null
+	kill -0 "$MASTER" 2> /dev/null && return 1
+	MASTER=
+}
+
+# zstat NAME: a module counter (zcsend stats --json).
+zstat() {
+	"$TOOL" stats --json | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"
+}
+
+# shim_sum STATSFILE FIELD: the field summed over nginx's processes.
+shim_sum() {
+	sed -n "s/.* $2=\([0-9]*\).*/\1/p" "$1" | awk '{ s += $1 } END { print s + 0 }'
+}
+
+# expect_range FILE SPEC: the bytes the Range header SPEC names.
+expect_range() {
+	local f=$D/www/$1 spec=${2#bytes=} size a b
+
+	size=$(stat -c %s "$f")
+	case $spec in
+	-*)	a=$((size + spec)); b=$((size - 1)) ;;
+	*-)	a=${spec%-}; b=$((size - 1)) ;;
+	*)	a=${spec%-*}; b=${spec#*-} ;;
+	esac
+	dd if="$f" bs=1M iflag=skip_bytes,count_bytes skip="$a" count=$((b - a + 1)) status=none
+}
+
+BODIES=0
+
+# fetch NAME: GET the whole file, compare it byte for byte (cmp: cheaper
+# than checksums under TCG, and as strict).
+fetch() {
+	local name=$1 code size
+
+	read -r code size < <(curl -s --max-time 120 -o "$D/got" -w '%{http_code} %{size_download}\n' "$URL/$name")
+	if [ "$code" = 200 ] && cmp -s "$D/got" "$D/www/$name"; then
+		BODIES=$((BODIES + size))
+		return 0
+	fi
+	echo "# $name: HTTP $code, $size bytes, $(cmp "$D/got" "$D/www/$name" 2>&1 | head -n 1)"
+	return 1
+}
+
+# fetch_range NAME SPEC: a Range request, 206 and exactly those bytes.
+fetch_range() {
+	local name=$1 spec=$2 code size
+
+	read -r code size < <(curl -s --max-time 120 -o "$D/got" -H "Range: $spec" \
+		-w '%{http_code} %{size_download}\n' "$URL/$name")
+	expect_range "$name" "$spec" > "$D/want"
+	if [ "$code" = 206 ] && cmp -s "$D/got" "$D/want"; then
+		BODIES=$((BODIES + size))
+		return 0
+	fi
+	echo "# $name $spec: HTTP $code, $size bytes"
+	return 1
+}
+
+RANGES=(
+	"f65537 bytes=0-99" "f65537 bytes=4000-4200" "f65537 bytes=-1"
+	"f65537 bytes=65536-" "f4097 bytes=4095-4096" "k33333 bytes=-4097"
+	"big64m bytes=0-1048575" "big64m bytes=33550000-33560000"
+	"big64m bytes=-70000"
+	"sparse3g bytes=0-1048575" "sparse3g bytes=2147000000-2148000000"
+	"sparse3g bytes=-1048576" "sparse3g bytes=3221225000-"
+	"sparse3g bytes=1073741824-1073745919"
+)
+
+# The integrity round: every file, every range. Sets BODIES.
+integrity() {
+	local what=$1 name bad=0 r
+
+	BODIES=0
+	for name in "${FILES[@]}"; do
+		fetch "$name" || bad=$((bad + 1))
+	done
+	check $bad "$what: ${#FILES[@]} files fetched whole, byte-exact ($bad wrong)"
+	bad=0
+	for r in "${RANGES[@]}"; do
+		# shellcheck disable=SC2086
+		fetch_range $r || bad=$((bad + 1))
+	done
+	check $bad "$what: ${#RANGES[@]} Range requests (first, middle, last, suffix, past 2 GiB) exact ($bad wrong)"
+}
+
+# A client that asks for 64 MiB, reads 1 MiB, stalls with nginx's send
+# buffer full, then reads the rest into FILE.
+stall_client() {
+	timeout 300 python3 - "$PORT" "$1" "$2" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=120)
+s.sendall(b"GET /big64m HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+buf = b""
+while b"\r\n\r\n" not in buf:
+    buf += s.recv(65536)
+out = open(sys.argv[3], "wb")
+body = buf.split(b"\r\n\r\n", 1)[1]
+out.write(body)
+n = len(body)
+while n < (1 << 20):
+    d = s.recv(65536)
+    if not d:
+        sys.exit("connection closed after %d bytes" % n)
+    out.write(d)
+    n += len(d)
+time.sleep(float(sys.argv[2]))
+while True:
+    d = s.recv(1 << 20)
+    if not d:
+        break
+    out.write(d)
+PY
+}
+
+# A client that reads part of the 64 MiB body and goes away: "close" or
+# "reset" (SO_LINGER 0: an RST).
+gone_client() {
+	timeout 150 python3 - "$PORT" "$1" <<'PY'
+import socket, struct, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=120)
+s.sendall(b"GET /big64m HTTP/1.1\r\nHost: x\r\n\r\n")
+n = 0
+while n < (3 << 20):
+    d = s.recv(65536)
+    if not d:
+        sys.exit("connection closed after %d bytes" % n)
+    n += len(d)
+if sys.argv[2] == "reset":
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()
+PY
+}
+
+healthy() {
+	local what=$1 before=$2 after
+
+	after=$(workers)
+	if [ "$after" = "$before" ] && fetch f65537 && fetch k47000 &&
+	   ! grep -E -q '\[(alert|crit|emerg)\]|exited on signal' "$D/logs/error.log"; then
+		ok "$what: nginx healthy (workers $after unchanged, requests exact, no alert)"
+	else
+		not_ok "$what: nginx not healthy (workers '$before' -> '$after')"
+		grep -E '\[(alert|crit|emerg)\]|exited on signal' "$D/logs/error.log" | sed 's/^/# /' | tail -5
+		for p in $after; do
+			echo "# worker $p: $(cat /proc/$p/wchan 2>/dev/null)"
+			sed 's/^/#   /' /proc/$p/stack 2>/dev/null
+		done
+		ss -tni | sed 's/^/# /' | head -30
+	fi
+}
+
+echo "TAP version 13"
+echo "# nginx: $NGINX"
+write_conf
+
+# 1. With the module: the ioctl serves the bodies. bs counts from before
+# nginx starts, so the shim's total includes start_nginx's probe.
+bs=$(zstat bytes)
+if ! start_nginx "$D/stats-ioctl"; then
+	not_ok "nginx starts with the shim preloaded"
+	sed 's/^/# /' "$D/logs/error.log" | tail -20
+	exit 1
+fi
+ok "nginx starts with the shim preloaded (workers $(workers))"
+b0=$(zstat bytes)
+f0=$(zstat file_bytes)
+integrity "module loaded"
+w=$(workers)
+stall_client 3 "$D/stall" &
+spid=$!
+sleep 1
+fetch k9000 && fetch f4097
+check $? "a request is served while another client stalls"
+wait $spid
+slen=$(stat -c %s "$D/stall")
+if cmp -s "$D/stall" "$D/www/big64m"; then
+	ok "a client that stalled mid-body then read on got all 64 MiB exact"
+	BODIES=$((BODIES + slen))
+else
+	not_ok "stalled client: $(cmp "$D/stall" "$D/www/big64m" 2>&1 | head -n 1)"
+fi
+b1=$(zstat bytes)
+f1=$(zstat file_bytes)
+check $((b1 - b0 != BODIES || f1 - f0 != BODIES)) \
+	"module counters moved by exactly the bodies served: bytes +$((b1 - b0)), file_bytes +$((f1 - f0)), bodies $BODIES"
+expect_ioctl=$BODIES
+gone_client close || echo "# the closing client failed"
+healthy "a client that closed mid-body" "$w"
+gone_client reset || echo "# the resetting client failed"
+healthy "a client that reset mid-body" "$w"
+b2=$(zstat bytes)
+stop_nginx
+check $? "nginx stops on SIGQUIT"
+ic=$(shim_sum "$D/stats-ioctl" ioctl_calls)
+ib=$(shim_sum "$D/stats-ioctl" ioctl_bytes)
+fc=$(shim_sum "$D/stats-ioctl" fallback_calls)
+check $((ib != b2 - bs || ic == 0 || fc != 0)) \
+	"shim counters (ZCSEND_PRELOAD_STATS): $ic ioctl calls, $ib bytes = module's +$((b2 - bs)), $fc fallbacks"
+sed 's/^/# /' "$D/stats-ioctl"
+
+# 2. Without the module: the shim falls back to sendfile.
+if rmmod zcsend; then
+	ok "module unloaded"
+	if start_nginx "$D/stats-fallback"; then
+		integrity "module unloaded"
+		fb=$BODIES
+		w=$(workers)
+		gone_client reset
+		healthy "module unloaded, a client that reset mid-body" "$w"
+		stop_nginx
+		ic=$(shim_sum "$D/stats-fallback" ioctl_calls)
+		fc=$(shim_sum "$D/stats-fallback" fallback_calls)
+		fbytes=$(shim_sum "$D/stats-fallback" fallback_bytes)
+		check $((ic != 0 || fc == 0 || fbytes < fb)) \
+			"without the module every call fell back: $ic ioctl calls, $fc fallbacks, $fbytes bytes (bodies $fb and more)"
+	else
+		not_ok "nginx starts with the shim and no module"
+	fi
+	insmod "$ZCSEND_KO"
+	check $? "module loaded again"
+else
+	not_ok "module unloaded (rmmod zcsend)"
+fi
+[ "$expect_ioctl" -gt 0 ] || not_ok "no body was served"
+
+echo "1..$n"
+exit $failed
