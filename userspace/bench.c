@@ -140,6 +140,8 @@ static void usage(FILE *out)
 	fprintf(out,
 "  --workload LIST    bulk (one file) and/or small (many files of 4-64 KiB, each\n"
 "                     after a %d-byte header) (default bulk)\n"
+"                     --workload nginx alone: nginx served three ways under wrk\n"
+"                     (zcsend bench --workload nginx --help)\n"
 "  --objects N        files in the small workload (default 256)\n"
 "  --object-size MIN-MAX\n"
 "                     sizes of the small workload's files, spread evenly\n"
@@ -988,6 +990,12 @@ int cmd_bench(int argc, char **argv)
 	FILE *table;
 	int st, i, err = 0;
 
+	/* nginx + wrk measure a server, not one sender: a runner of its own. */
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--workload=nginx") ||
+		    (!strcmp(argv[i], "--workload") && i + 1 < argc &&
+		     !strcmp(argv[i + 1], "nginx")))
+			return bench_nginx(argc, argv);
 	st = parse_opts(argc, argv, &o);
 	if (st >= 0)
 		return st;

@@ -259,6 +259,9 @@ void trace_delta(struct trace_sample *d, const struct trace_sample *before,
 void trace_cleanup(void);
 void copies_from_sample(const struct trace_sample *s, struct copies *c);
 
+/* ---- bench_nginx.c: --workload nginx, its own options and table ---- */
+int bench_nginx(int argc, char **argv);
+
 /* ---- runs and their results: bench.c, bench_report.c, bench_plot.c ---- */
 
 #define MAX_SIZES	8

@@ -1,0 +1,628 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * zcsend bench --workload nginx: a real server, three ways, same files.
+ *
+ * Three nginx instances run side by side (one worker each, ports 8081-8083,
+ * the same tree, open_file_cache on, access_log off, tcp_nopush on):
+ *   off    sendfile off (nginx reads into its buffers and writes)
+ *   on     sendfile on
+ *   zcsend sendfile on, with libzcsend-preload.so preloaded
+ * and wrk (in the receiving network namespace for the veth routes) loads
+ * one at a time, interleaved run by run, with a fixed number of connections
+ * and a fixed duration: the small workload is a Lua script that picks one of
+ * --objects files of --object-size bytes at random per request; the large
+ * workload fetches one --size file. Reported per run, then as medians:
+ * requests/s, MB/s (bytes wrk read, headers included), the nginx worker's
+ * CPU seconds (utime + stime from /proc/PID/stat) per GiB served, wrk's
+ * p50 and p99 latency, and each mode's requests/s as a ratio to "on".
+ *
+ * nginx is Debian's binary, unpacked by scripts/setup into
+ * $ZCSEND_CACHE/nginx (or --nginx PATH). Runs as root, meant for the VM.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "zcsend.h"
+
+enum ngx_mode { NM_OFF, NM_ON, NM_SHIM, NM_COUNT };
+static const char *const mode_names[NM_COUNT] = { "off", "on", "zcsend" };
+static const char *const mode_desc[NM_COUNT] = {
+	"sendfile off", "sendfile on", "sendfile on + shim",
+};
+
+enum ngx_wl { NW_SMALL, NW_LARGE, NW_COUNT };
+static const char *const wl_names[NW_COUNT] = { "small", "large" };
+
+#define NGX_PORT	8081
+#define NGX_ROUTES	8
+#define NGX_RUNS	32
+
+struct ngx_opts {
+	const struct bench_route *routes[NGX_ROUTES];
+	int nroutes;
+	int runs, duration, connections, threads, objects;
+	uint64_t size, obj_min, obj_max;
+	const char *json_file;
+	char nginx[PATH_MAX], shim[PATH_MAX];
+};
+
+struct ngx_run {
+	int ok;
+	double rps, mbps, cpu_per_gib, p50_ms, p99_ms;
+	uint64_t requests, bytes, errors;
+	double secs, cpu_s;
+};
+
+struct ngx_inst {
+	pid_t master;
+	char stats[PATH_MAX];
+};
+
+static char tmpdir[64];
+static struct ngx_inst inst[NM_COUNT];
+static struct ngx_run res[NGX_ROUTES][NW_COUNT][NM_COUNT][NGX_RUNS];
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st)) {
+		fprintf(stderr, "zcsend bench: command failed: %s\n", cmd);
+		return -1;
+	}
+	return 0;
+}
+
+static int write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f || fputs(text, f) < 0 || fclose(f)) {
+		fprintf(stderr, "zcsend bench: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The tree: www/s/N (the small files), www/large. Random bytes. */
+static int make_tree(const struct ngx_opts *o)
+{
+	uint64_t span = o->obj_max - o->obj_min, sz;
+	int i;
+
+	if (sh("mkdir -p %s/www/s %s/logs", tmpdir, tmpdir))
+		return -1;
+	for (i = 0; i < o->objects; i++) {
+		sz = o->obj_min + (o->objects > 1 ? span * (uint64_t)i / (uint64_t)(o->objects - 1) : 0);
+		if (sh("head -c %" PRIu64 " /dev/urandom > %s/www/s/%d", sz, tmpdir, i))
+			return -1;
+	}
+	return sh("head -c %" PRIu64 " /dev/urandom > %s/www/large", o->size, tmpdir);
+}
+
+/* wrk scripts: small.lua picks a file at random, large.lua the one file. */
+static int make_scripts(const struct ngx_opts *o)
+{
+	static const char done[] =
+		"function done(summary, latency, requests)\n"
+		"  local e = summary.errors\n"
+		"  io.write(string.format(\"ZCB requests=%d bytes=%d duration_us=%d p50_us=%d p99_us=%d errors=%d\\n\",\n"
+		"    summary.requests, summary.bytes, summary.duration,\n"
+		"    latency:percentile(50), latency:percentile(99),\n"
+		"    e.connect + e.read + e.write + e.status + e.timeout))\n"
+		"end\n";
+	char path[PATH_MAX + 32], *buf;
+	size_t cap = 4096 + (size_t)o->objects * 32;
+	int len, i;
+
+	buf = malloc(cap);
+	if (!buf)
+		return -1;
+	len = snprintf(buf, cap, "local paths = {");
+	for (i = 0; i < o->objects; i++)
+		len += snprintf(buf + len, cap - (size_t)len, "\"/s/%d\",", i);
+	snprintf(buf + len, cap - (size_t)len,
+		 "}\nlocal n = #paths\n"
+		 "function init(args) math.randomseed(os.time()) end\n"
+		 "function request() return wrk.format(\"GET\", paths[math.random(n)]) end\n%s",
+		 done);
+	snprintf(path, sizeof(path), "%s/small.lua", tmpdir);
+	if (write_text(path, buf)) {
+		free(buf);
+		return -1;
+	}
+	snprintf(buf, cap, "wrk.path = \"/large\"\n%s", done);
+	snprintf(path, sizeof(path), "%s/large.lua", tmpdir);
+	len = write_text(path, buf);
+	free(buf);
+	return len;
+}
+
+static pid_t worker_of(pid_t master)
+{
+	char path[300], buf[512], *p;
+	struct dirent *de;
+	pid_t found = 0;
+	DIR *d = opendir("/proc");
+	FILE *f;
+	int ppid;
+
+	while (d && (de = readdir(d)) && !found) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(buf, sizeof(buf), f)) {
+			p = strrchr(buf, ')');
+			if (p && sscanf(p + 2, "%*c %d", &ppid) == 1 && ppid == master)
+				found = atoi(de->d_name);
+		}
+		fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* utime + stime of a process, in seconds. */
+static double cpu_seconds(pid_t pid)
+{
+	unsigned long long ut, st;
+	char path[64], buf[1024], *p;
+	FILE *f;
+	int ok = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fgets(buf, sizeof(buf), f)) {
+		p = strrchr(buf, ')');
+		ok = p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+				 &ut, &st) == 2;
+	}
+	fclose(f);
+	return ok ? (double)(ut + st) / (double)sysconf(_SC_CLK_TCK) : -1;
+}
+
+static int start_nginx(const struct ngx_opts *o, enum ngx_mode m, const char *addr)
+{
+	char conf[PATH_MAX + 16], text[2048], port[16];
+	int i;
+
+	snprintf(conf, sizeof(conf), "%s/%s.conf", tmpdir, mode_names[m]);
+	snprintf(text, sizeof(text),
+		 "user root;\nworker_processes 1;\npid %s/%s.pid;\n"
+		 "error_log %s/logs/%s.log warn;\n"
+		 "events { worker_connections 1024; }\n"
+		 "http {\n default_type application/octet-stream;\n access_log off;\n"
+		 " client_body_temp_path %s/tmp-%s;\n proxy_temp_path %s/tmp-%s;\n"
+		 " fastcgi_temp_path %s/tmp-%s;\n uwsgi_temp_path %s/tmp-%s;\n"
+		 " scgi_temp_path %s/tmp-%s;\n"
+		 " sendfile %s;\n tcp_nopush on;\n keepalive_requests 1000000;\n"
+		 " open_file_cache max=4096 inactive=60s;\n"
+		 " server { listen %s:%d; root %s/www; }\n}\n",
+		 tmpdir, mode_names[m], tmpdir, mode_names[m],
+		 tmpdir, mode_names[m], tmpdir, mode_names[m], tmpdir, mode_names[m],
+		 tmpdir, mode_names[m], tmpdir, mode_names[m],
+		 m == NM_OFF ? "off" : "on", addr, NGX_PORT + m, tmpdir);
+	if (write_text(conf, text))
+		return -1;
+	snprintf(inst[m].stats, sizeof(inst[m].stats), "%s/%s.preload", tmpdir, mode_names[m]);
+	unlink(inst[m].stats);
+	inst[m].master = fork();
+	if (inst[m].master < 0)
+		return -1;
+	if (inst[m].master == 0) {
+		if (m == NM_SHIM) {
+			setenv("LD_PRELOAD", o->shim, 1);
+			setenv("ZCSEND_PRELOAD_STATS", inst[m].stats, 1);
+		}
+		execl(o->nginx, "nginx", "-p", tmpdir, "-c", conf, "-e", "stderr",
+		      "-g", "daemon off; master_process on;", (char *)NULL);
+		perror("zcsend bench: exec nginx");
+		_exit(127);
+	}
+	snprintf(port, sizeof(port), "%d", NGX_PORT + m);
+	for (i = 0; i < 100; i++) {
+		if (worker_of(inst[m].master) &&
+		    sh("curl -s -o /dev/null -f http://%s:%s/large -r 0-0", addr, port) == 0)
+			return 0;
+		usleep(100000);
+	}
+	fprintf(stderr, "zcsend bench: nginx (%s) did not start\n", mode_names[m]);
+	return -1;
+}
+
+static void stop_nginx(enum ngx_mode m)
+{
+	int i, st;
+
+	if (inst[m].master <= 0)
+		return;
+	kill(inst[m].master, SIGQUIT);
+	for (i = 0; i < 100; i++) {
+		if (waitpid(inst[m].master, &st, WNOHANG) == inst[m].master)
+			break;
+		usleep(100000);
+	}
+	if (i == 100) {
+		kill(inst[m].master, SIGKILL);
+		waitpid(inst[m].master, &st, 0);
+	}
+	inst[m].master = 0;
+}
+
+static int run_wrk(const struct ngx_opts *o, const struct route *r, const char *addr,
+		   enum ngx_mode m, enum ngx_wl w, struct ngx_run *out)
+{
+	char cmd[PATH_MAX * 2], line[512], ns[64] = "";
+	unsigned long long req = 0, bytes = 0, dur = 0, p50 = 0, p99 = 0, err = 0;
+	pid_t worker = worker_of(inst[m].master);
+	double c0, c1;
+	FILE *p;
+	int got = 0;
+
+	if (r->ns_recv[0])
+		snprintf(ns, sizeof(ns), "ip netns exec %s ", r->ns_recv);
+	snprintf(cmd, sizeof(cmd),
+		 "%swrk -t%d -c%d -d%ds --timeout 10s -s %s/%s.lua http://%s:%d/ 2>&1",
+		 ns, o->threads, o->connections, o->duration, tmpdir, wl_names[w],
+		 addr, NGX_PORT + m);
+	memset(out, 0, sizeof(*out));
+	c0 = cpu_seconds(worker);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	while (fgets(line, sizeof(line), p))
+		if (sscanf(line, "ZCB requests=%llu bytes=%llu duration_us=%llu p50_us=%llu p99_us=%llu errors=%llu",
+			   &req, &bytes, &dur, &p50, &p99, &err) == 6)
+			got = 1;
+	if (pclose(p) != 0 || !got || !dur) {
+		fprintf(stderr, "zcsend bench: wrk failed: %s\n", cmd);
+		return -1;
+	}
+	c1 = cpu_seconds(worker);
+	out->requests = req;
+	out->bytes = bytes;
+	out->errors = err;
+	out->secs = (double)dur / 1e6;
+	out->cpu_s = c1 - c0;
+	out->rps = (double)req / out->secs;
+	out->mbps = (double)bytes / out->secs / 1e6;
+	out->cpu_per_gib = bytes ? out->cpu_s / ((double)bytes / (1 << 30)) : 0;
+	out->p50_ms = (double)p50 / 1e3;
+	out->p99_ms = (double)p99 / 1e3;
+	out->ok = err == 0 && req > 0 && c0 >= 0 && c1 >= 0;
+	return 0;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Median of one field over a cell's good runs. */
+static double median_of(const struct ngx_run *runs, int n, size_t field)
+{
+	double v[NGX_RUNS];
+	int i, k = 0;
+
+	for (i = 0; i < n; i++)
+		if (runs[i].ok)
+			v[k++] = *(const double *)((const char *)&runs[i] + field);
+	if (!k)
+		return 0;
+	qsort(v, (size_t)k, sizeof(v[0]), cmp_dbl);
+	return k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
+}
+
+#define MED(cell, n, f) median_of(cell, n, offsetof(struct ngx_run, f))
+
+static void print_table(const struct ngx_opts *o, FILE *f)
+{
+	int ri, w, m;
+
+	fprintf(f, "\nnginx (%s), 1 worker each; wrk -t%d -c%d -d%ds; medians of %d runs\n",
+		o->nginx, o->threads, o->connections,
+		o->duration, o->runs);
+	fprintf(f, "small: %d files of %" PRIu64 "-%" PRIu64 " bytes, one at random per request; large: one %" PRIu64 "-byte file\n",
+		o->objects, o->obj_min, o->obj_max, o->size);
+	fprintf(f, "%-9s %-6s %-19s %10s %9s %10s %8s %8s %7s\n", "route", "files",
+		"nginx", "req/s", "MB/s", "cpu s/GiB", "p50 ms", "p99 ms", "vs on");
+	for (ri = 0; ri < o->nroutes; ri++) {
+		for (w = 0; w < NW_COUNT; w++) {
+			double on = MED(res[ri][w][NM_ON], o->runs, rps);
+
+			for (m = 0; m < NM_COUNT; m++) {
+				struct ngx_run *c = res[ri][w][m];
+				double rps = MED(c, o->runs, rps);
+
+				fprintf(f, "%-9s %-6s %-19s %10.0f %9.1f %10.2f %8.2f %8.2f %7.3f\n",
+					o->routes[ri]->name, wl_names[w], mode_desc[m],
+					rps, MED(c, o->runs, mbps), MED(c, o->runs, cpu_per_gib),
+					MED(c, o->runs, p50_ms), MED(c, o->runs, p99_ms),
+					on > 0 ? rps / on : 0);
+			}
+		}
+	}
+}
+
+static void print_json(const struct ngx_opts *o, FILE *f)
+{
+	int ri, w, m, i;
+
+	fprintf(f, "{\"workload\": \"nginx\", \"threads\": %d, \"connections\": %d, \"duration_s\": %d, \"runs\": %d, \"objects\": %d, \"object_min\": %" PRIu64 ", \"object_max\": %" PRIu64 ", \"size\": %" PRIu64 ", \"cases\": [",
+		o->threads, o->connections, o->duration, o->runs, o->objects,
+		o->obj_min, o->obj_max, o->size);
+	for (ri = 0; ri < o->nroutes; ri++)
+		for (w = 0; w < NW_COUNT; w++)
+			for (m = 0; m < NM_COUNT; m++) {
+				fprintf(f, "%s\n {\"route\": \"%s\", \"files\": \"%s\", \"mode\": \"%s\", \"runs\": [",
+					ri + w + m ? "," : "", o->routes[ri]->name,
+					wl_names[w], mode_names[m]);
+				for (i = 0; i < o->runs; i++) {
+					struct ngx_run *r = &res[ri][w][m][i];
+
+					fprintf(f, "%s{\"ok\": %s, \"requests\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"errors\": %" PRIu64 ", \"seconds\": %.3f, \"worker_cpu_s\": %.3f, \"rps\": %.1f, \"mbps\": %.2f, \"cpu_s_per_gib\": %.4f, \"p50_ms\": %.3f, \"p99_ms\": %.3f}",
+						i ? ", " : "", r->ok ? "true" : "false", r->requests,
+						r->bytes, r->errors, r->secs, r->cpu_s, r->rps, r->mbps,
+						r->cpu_per_gib, r->p50_ms, r->p99_ms);
+				}
+				fprintf(f, "]}");
+			}
+	fprintf(f, "\n]}\n");
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: zcsend bench --workload nginx [OPTIONS]\n"
+"  --route LIST        any of zcsend bench's routes (default loopback,veth)\n"
+"  --runs N            runs per case, interleaved (default 3)\n"
+"  --duration SEC      wrk duration per run (default 5)\n"
+"  --connections N     wrk connections (default 16)\n"
+"  --threads N         wrk threads (default 1)\n"
+"  --objects N         small files (default 256)\n"
+"  --object-size MIN-MAX  their sizes, spread evenly (default 4K-64K)\n"
+"  --size SIZE         the large file (default 64M)\n"
+"  --json FILE         every run, as JSON\n"
+"  --nginx PATH        nginx binary (default: unpacked by scripts/setup)\n"
+"  --shim PATH         libzcsend-preload.so (default: beside this tool)\n");
+}
+
+static int parse(int argc, char **argv, struct ngx_opts *o)
+{
+	static const struct option lo[] = {
+		{ "workload", required_argument, NULL, 'w' },
+		{ "route", required_argument, NULL, 'r' },
+		{ "runs", required_argument, NULL, 'n' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "connections", required_argument, NULL, 'c' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "objects", required_argument, NULL, 'o' },
+		{ "object-size", required_argument, NULL, 'O' },
+		{ "size", required_argument, NULL, 's' },
+		{ "json", required_argument, NULL, 'j' },
+		{ "nginx", required_argument, NULL, 'N' },
+		{ "shim", required_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	const char *cache = getenv("ZCSEND_CACHE");
+	char exe[PATH_MAX - 64], ver[128] = "", path[PATH_MAX + 64], *tok, *save;
+	ssize_t len;
+	FILE *f;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->runs = 3;
+	o->duration = 5;
+	o->connections = 16;
+	o->threads = 1;
+	o->objects = 256;
+	o->obj_min = 4096;
+	o->obj_max = 65536;
+	o->size = 64 << 20;
+	cache = cache && *cache ? cache : "/var/cache/zcsend";
+	snprintf(path, sizeof(path), "%s/nginx/current", cache);
+	f = fopen(path, "r");
+	if (f) {
+		if (fgets(ver, sizeof(ver), f))
+			ver[strcspn(ver, "\n")] = 0;
+		fclose(f);
+	}
+	snprintf(o->nginx, sizeof(o->nginx), "%s/nginx/%s/usr/sbin/nginx", cache, ver);
+	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[len > 0 ? len : 0] = 0;
+	if (strrchr(exe, '/'))
+		*strrchr(exe, '/') = 0;
+	snprintf(o->shim, sizeof(o->shim), "%s/libzcsend-preload.so", exe);
+	if (access(o->shim, R_OK))
+		snprintf(o->shim, sizeof(o->shim),
+			 "/usr/lib/x86_64-linux-gnu/zcsend/libzcsend-preload.so");
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'w':
+			if (strcmp(optarg, "nginx"))
+				goto bad;
+			break;
+		case 'r':
+			o->nroutes = 0;
+			for (tok = strtok_r(optarg, ",", &save); tok;
+			     tok = strtok_r(NULL, ",", &save)) {
+				if (!route_by_name(tok) || o->nroutes == NGX_ROUTES)
+					goto bad;
+				o->routes[o->nroutes++] = route_by_name(tok);
+			}
+			break;
+		case 'n': o->runs = atoi(optarg); break;
+		case 'd': o->duration = atoi(optarg); break;
+		case 'c': o->connections = atoi(optarg); break;
+		case 't': o->threads = atoi(optarg); break;
+		case 'o': o->objects = atoi(optarg); break;
+		case 'O':
+			if (parse_size_range(optarg, &o->obj_min, &o->obj_max))
+				goto bad;
+			break;
+		case 's':
+			if (parse_size(optarg, &o->size) || !o->size)
+				goto bad;
+			break;
+		case 'j': o->json_file = optarg; break;
+		case 'N': snprintf(o->nginx, sizeof(o->nginx), "%s", optarg); break;
+		case 'S': snprintf(o->shim, sizeof(o->shim), "%s", optarg); break;
+		case 'h': usage(stdout); return 0;
+		default: goto bad;
+		}
+	}
+	if (optind < argc || o->runs < 1 || o->runs > NGX_RUNS || o->duration < 1 ||
+	    o->connections < 1 || o->threads < 1 || o->threads > o->connections ||
+	    o->objects < 1 || o->objects > 100000)
+		goto bad;
+	if (!o->nroutes) {
+		o->routes[o->nroutes++] = route_by_name("loopback");
+		o->routes[o->nroutes++] = route_by_name("veth");
+	}
+	return -1;
+bad:
+	usage(stderr);
+	return EXIT_USAGE;
+}
+
+static void report_shim(void)
+{
+	char line[512];
+	FILE *f = fopen(inst[NM_SHIM].stats, "r");
+
+	if (!f) {
+		fprintf(stderr, "zcsend bench: no shim counters in %s\n", inst[NM_SHIM].stats);
+		return;
+	}
+	while (fgets(line, sizeof(line), f))
+		if (!strstr(line, "ioctl_calls=0 ioctl_bytes=0 fallback_calls=0"))
+			printf("# shim: %s", line);
+	fclose(f);
+}
+
+int bench_nginx(int argc, char **argv)
+{
+	struct ngx_opts o;
+	struct route r;
+	char which[PATH_MAX + 16];
+	int ri, w, m, i, st, err = 0;
+
+	st = parse(argc, argv, &o);
+	if (st >= 0)
+		return st;
+	if (access(o.nginx, X_OK)) {
+		fprintf(stderr, "zcsend bench: no nginx at %s (run scripts/setup)\n", o.nginx);
+		return 1;
+	}
+	if (access(o.shim, R_OK)) {
+		fprintf(stderr, "zcsend bench: no %s (make userspace)\n", o.shim);
+		return 1;
+	}
+	snprintf(which, sizeof(which), "command -v wrk curl > /dev/null");
+	if (sh("%s", which))
+		return 1;
+	if (access("/dev/zcsend", R_OK | W_OK))
+		fprintf(stderr, "zcsend bench: /dev/zcsend not usable: the shim will fall back to sendfile\n");
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/zcsend-nginx-bench.XXXXXX");
+	if (!mkdtemp(tmpdir)) {
+		perror("zcsend bench: mkdtemp");
+		return 1;
+	}
+	if (make_tree(&o) || make_scripts(&o)) {
+		err = 1;
+		goto out;
+	}
+	for (ri = 0; ri < o.nroutes && !err; ri++) {
+		char addr[sizeof(r.addr)];
+
+		if (route_setup(&r, o.routes[ri])) {
+			err = 1;
+			break;
+		}
+		/* nginx listens on the sending side: .1 of the receiver's /24. */
+		snprintf(addr, sizeof(addr), "%s", r.addr);
+		if (r.ns_recv[0] && strrchr(addr, '.'))
+			strcpy(strrchr(addr, '.') + 1, "1");
+		for (m = 0; m < NM_COUNT && !err; m++)
+			err = start_nginx(&o, m, addr) ? 1 : 0;
+		/* Warm the page cache and the connections once per mode. */
+		for (w = 0; w < NW_COUNT && !err; w++)
+			for (m = 0; m < NM_COUNT && !err; m++) {
+				struct ngx_run warm;
+
+				err = run_wrk(&(struct ngx_opts){ .threads = o.threads,
+						.connections = o.connections, .duration = 1 },
+					      &r, addr, m, w, &warm) ? 1 : 0;
+			}
+		for (i = 0; i < o.runs && !err; i++)
+			for (w = 0; w < NW_COUNT && !err; w++)
+				for (m = 0; m < NM_COUNT && !err; m++) {
+					struct ngx_run *x = &res[ri][w][m][i];
+
+					err = run_wrk(&o, &r, addr, m, w, x) ? 1 : 0;
+					fprintf(stderr, "nginx %s %s %-6s run %d: %.0f req/s, %.1f MB/s, %.2f cpu s/GiB, p50 %.2f ms, p99 %.2f ms%s\n",
+						r.def->name, wl_names[w], mode_names[m], i + 1,
+						x->rps, x->mbps, x->cpu_per_gib, x->p50_ms, x->p99_ms,
+						x->ok ? "" : " (errors)");
+					if (!x->ok)
+						err = 1;
+				}
+		for (m = 0; m < NM_COUNT; m++)
+			stop_nginx(m);
+		if (!err)
+			report_shim();
+		route_teardown(&r);
+	}
+	if (!err) {
+		print_table(&o, stdout);
+		if (o.json_file) {
+			FILE *f = fopen(o.json_file, "w");
+
+			if (!f) {
+				perror(o.json_file);
+				err = 1;
+			} else {
+				print_json(&o, f);
+				fclose(f);
+			}
+		}
+	}
+out:
+	for (m = 0; m < NM_COUNT; m++)
+		stop_nginx(m);
+	sh("rm -rf %s", tmpdir);
+	return err;
+}
