@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The generic netlink family "zcsend", through libnl-genl-3: counters are
- * readable by anyone and exact, reset zeroes them, the configuration
- * round-trips and changes what the ioctl does, bad requests are refused with
- * the right errno and an extended-ack message, unprivileged users cannot
- * change state, readers during traffic see monotonic counters, and the
- * module unloads with netlink sockets open.
+ * The generic netlink family "zcsend", through the tool's own client
+ * (userspace/genl.c, on libnl-genl-3): counters are readable by anyone and
+ * exact, reset zeroes them, the configuration round-trips and changes what
+ * the ioctl does, bad requests are refused with the right errno and an
+ * extended-ack message, unprivileged users cannot change state, readers
+ * during traffic see monotonic counters, and the module unloads with netlink
+ * sockets open.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,304 +26,60 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <linux/netlink.h>
-#include <netlink/attr.h>
 #include <netlink/cache.h>
-#include <netlink/errno.h>
 #include <netlink/genl/ctrl.h>
 #include <netlink/genl/family.h>
 #include <netlink/genl/genl.h>
-#include <netlink/handlers.h>
-#include <netlink/msg.h>
-#include <netlink/netlink.h>
 #include <netlink/socket.h>
 
 #include <linux/zcsend.h>
 
 #include "kselftest_harness.h"
 #include "zcsend_test.h"
+#include "genl.h"		/* userspace/genl.c, the tool's client */
 
-#ifndef SOL_NETLINK
-#define SOL_NETLINK 270
-#endif
-
-#define NSTATS		(ZCSEND_A_STATS_MAX + 1)
-#define STAT_FIRST	ZCSEND_A_STATS_CALLS
+#define NSTATS		ZC_NSTATS
+#define STAT_FIRST	ZC_STAT_FIRST
 #define MAX_CPUS	1024
 #define PARAM_PATH	"/sys/module/zcsend/parameters/batch_pages"
 #define NOBODY		65534
 
-/* ---- a small libnl client: one per thread ---------------------------- */
-
-struct nlc;
-typedef int (*nlc_reply_fn)(struct nlc *c, struct nlattr **tb);
-
-struct nlc {
-	struct nl_sock *sk;
-	struct nl_cb *cb;
-	int family;
-	unsigned int seq;
-	bool done;
-	int err;		/* positive errno of the last request, or 0 */
-	char extack[256];	/* the kernel's message for it, or "" */
-	nlc_reply_fn reply;
-	void *arg;
-};
-
-static int nlc_error_cb(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
-{
-	struct nlmsghdr *nlh = (struct nlmsghdr *)((char *)e - NLMSG_HDRLEN);
-	struct nla_policy pol[NLMSGERR_ATTR_MAX + 1] = {
-		[NLMSGERR_ATTR_MSG] = { .type = NLA_STRING },
-	};
-	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
-	size_t off = NLMSG_ALIGN(sizeof(*e));
-	size_t len = nlmsg_datalen(nlh);
-	struct nlc *c = arg;
-
-	(void)who;
-	if (e->msg.nlmsg_seq != c->seq)
-		return NL_SKIP;
-	c->err = -e->error;
-	c->done = true;
-	/* NETLINK_CAP_ACK is on: the TLVs follow the nlmsgerr directly. */
-	if ((nlh->nlmsg_flags & NLM_F_ACK_TLVS) && off < len &&
-	    nla_parse(tb, NLMSGERR_ATTR_MAX, (struct nlattr *)((char *)e + off),
-		      len - off, pol) == 0 && tb[NLMSGERR_ATTR_MSG])
-		snprintf(c->extack, sizeof(c->extack), "%s",
-			 nla_get_string(tb[NLMSGERR_ATTR_MSG]));
-	return NL_STOP;
-}
-
-static int nlc_finish_cb(struct nl_msg *msg, void *arg)
-{
-	struct nlc *c = arg;
-
-	(void)msg;
-	c->done = true;
-	return NL_STOP;
-}
-
-static int nlc_seq_cb(struct nl_msg *msg, void *arg)
-{
-	struct nlc *c = arg;
-
-	return nlmsg_hdr(msg)->nlmsg_seq == c->seq ? NL_OK : NL_SKIP;
-}
-
-static int nlc_valid_cb(struct nl_msg *msg, void *arg)
-{
-	struct nla_policy pol[ZCSEND_A_MAX + 1] = {
-		[ZCSEND_A_CPU] = { .type = NLA_U32 },
-		[ZCSEND_A_STATS] = { .type = NLA_NESTED },
-		[ZCSEND_A_CONFIG] = { .type = NLA_NESTED },
-	};
-	struct nlattr *tb[ZCSEND_A_MAX + 1];
-	struct nlc *c = arg;
-
-	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, ZCSEND_A_MAX, pol) ||
-	    (c->reply && c->reply(c, tb))) {
-		c->err = EPROTO;
-		c->done = true;
-		return NL_STOP;
-	}
-	return NL_OK;
-}
-
-static void nlc_free(struct nlc *c)
-{
-	if (!c)
-		return;
-	nl_cb_put(c->cb);
-	nl_socket_free(c->sk);
-	free(c);
-}
-
-/* NULL with errno set; ENOENT: no such family. */
-static struct nlc *nlc_open(void)
-{
-	struct nlc *c = calloc(1, sizeof(*c));
-	int one = 1;
-
-	if (!c)
-		return NULL;
-	c->sk = nl_socket_alloc();
-	c->cb = nl_cb_alloc(NL_CB_DEFAULT);
-	errno = ENOMEM;
-	if (!c->sk || !c->cb)
-		goto err;
-	errno = ECONNREFUSED;
-	if (genl_connect(c->sk))
-		goto err;
-	if (setsockopt(nl_socket_get_fd(c->sk), SOL_NETLINK, NETLINK_EXT_ACK,
-		       &one, sizeof(one)) ||
-	    setsockopt(nl_socket_get_fd(c->sk), SOL_NETLINK, NETLINK_CAP_ACK,
-		       &one, sizeof(one)))
-		goto err;
-	c->family = genl_ctrl_resolve(c->sk, ZCSEND_GENL_NAME);
-	if (c->family < 0) {
-		errno = c->family == -NLE_OBJ_NOTFOUND ? ENOENT : EIO;
-		goto err;
-	}
-	nl_socket_disable_auto_ack(c->sk);
-	errno = EINVAL;
-	if (nl_cb_err(c->cb, NL_CB_CUSTOM, nlc_error_cb, c) ||
-	    nl_cb_set(c->cb, NL_CB_ACK, NL_CB_CUSTOM, nlc_finish_cb, c) ||
-	    nl_cb_set(c->cb, NL_CB_FINISH, NL_CB_CUSTOM, nlc_finish_cb, c) ||
-	    nl_cb_set(c->cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, nlc_seq_cb, c) ||
-	    nl_cb_set(c->cb, NL_CB_VALID, NL_CB_CUSTOM, nlc_valid_cb, c))
-		goto err;
-	return c;
-err:
-	nlc_free(c);
-	return NULL;
-}
-
-static struct nl_msg *nlc_msg(struct nlc *c, int cmd, int flags)
-{
-	struct nl_msg *msg = nlmsg_alloc();
-
-	if (msg && !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, c->family, 0,
-				flags, cmd, ZCSEND_GENL_VERSION)) {
-		nlmsg_free(msg);
-		msg = NULL;
-	}
-	return msg;
-}
-
-/* Send @msg (freed) and receive to the end. 0 or a positive errno. */
-static int nlc_xfer(struct nlc *c, struct nl_msg *msg, nlc_reply_fn reply,
-		    void *arg)
-{
-	int ret;
-
-	if (!msg)
-		return ENOMEM;
-	c->done = false;
-	c->err = 0;
-	c->extack[0] = '\0';
-	c->reply = reply;
-	c->arg = arg;
-	ret = nl_send_auto(c->sk, msg);
-	c->seq = nlmsg_hdr(msg)->nlmsg_seq;
-	nlmsg_free(msg);
-	if (ret < 0)
-		return EIO;
-	while (!c->done) {
-		ret = nl_recvmsgs(c->sk, c->cb);
-		if (ret < 0) {
-			if (!c->err)
-				c->err = EIO;
-			break;
-		}
-	}
-	return c->err;
-}
-
-/* ---- statistics and configuration ----------------------------------- */
-
-struct cpu_stats {
-	int cpu;
-	uint64_t v[NSTATS];
-};
+/* ---- statistics and configuration, through userspace/genl.c ---------- */
 
 struct dump_ctx {
-	struct cpu_stats *cpus;
+	struct zc_stats *cpus;
 	int n;
 };
 
-static int parse_stats(struct nlattr **tb, uint64_t *v)
+static int dump_add(const struct zc_stats *st, void *arg)
 {
-	struct nla_policy pol[NSTATS] = { { 0 } };
-	struct nlattr *sa[NSTATS];
-	int i;
+	struct dump_ctx *d = arg;
 
-	for (i = STAT_FIRST; i < NSTATS; i++)
-		pol[i].type = NLA_U64;
-	if (!tb[ZCSEND_A_STATS] ||
-	    nla_parse_nested(sa, ZCSEND_A_STATS_MAX, tb[ZCSEND_A_STATS], pol))
-		return -1;
-	for (i = STAT_FIRST; i < NSTATS; i++) {
-		if (!sa[i])
-			return -1;	/* every counter, always */
-		v[i] = nla_get_u64(sa[i]);
-	}
+	if (d->n >= MAX_CPUS)
+		return EPROTO;
+	d->cpus[d->n++] = *st;
 	return 0;
 }
 
-static int stats_reply(struct nlc *c, struct nlattr **tb)
+static int get_stats(struct zc_genl *c, uint64_t *v)
 {
-	return parse_stats(tb, c->arg);
+	struct zc_stats st;
+	int ret;
+
+	ret = zc_stats_get(c, &st);
+	memcpy(v, st.val, sizeof(st.val));
+	return ret;
 }
 
-static int dump_reply(struct nlc *c, struct nlattr **tb)
-{
-	struct dump_ctx *d = c->arg;
-
-	if (d->n >= MAX_CPUS || !tb[ZCSEND_A_CPU])
-		return -1;
-	d->cpus[d->n].cpu = nla_get_u32(tb[ZCSEND_A_CPU]);
-	if (parse_stats(tb, d->cpus[d->n].v))
-		return -1;
-	d->n++;
-	return 0;
-}
-
-static int get_stats(struct nlc *c, uint64_t *v)
-{
-	memset(v, 0, NSTATS * sizeof(*v));
-	return nlc_xfer(c, nlc_msg(c, ZCSEND_CMD_STATS_GET, NLM_F_ACK),
-			stats_reply, v);
-}
-
-static int dump_stats(struct nlc *c, struct dump_ctx *d)
+static int dump_stats(struct zc_genl *c, struct dump_ctx *d)
 {
 	d->n = 0;
-	return nlc_xfer(c, nlc_msg(c, ZCSEND_CMD_STATS_GET, NLM_F_DUMP),
-			dump_reply, d);
+	return zc_stats_dump(c, dump_add, d);
 }
 
-static int reset_stats(struct nlc *c)
+static int set_batch_pages(struct zc_genl *c, uint32_t pages)
 {
-	return nlc_xfer(c, nlc_msg(c, ZCSEND_CMD_STATS_RESET, NLM_F_ACK),
-			NULL, NULL);
-}
-
-static int config_reply(struct nlc *c, struct nlattr **tb)
-{
-	struct nla_policy pol[ZCSEND_A_CONFIG_MAX + 1] = {
-		[ZCSEND_A_CONFIG_BATCH_PAGES] = { .type = NLA_U32 },
-	};
-	struct nlattr *ca[ZCSEND_A_CONFIG_MAX + 1];
-
-	if (!tb[ZCSEND_A_CONFIG] ||
-	    nla_parse_nested(ca, ZCSEND_A_CONFIG_MAX, tb[ZCSEND_A_CONFIG], pol) ||
-	    !ca[ZCSEND_A_CONFIG_BATCH_PAGES])
-		return -1;
-	*(uint32_t *)c->arg = nla_get_u32(ca[ZCSEND_A_CONFIG_BATCH_PAGES]);
-	return 0;
-}
-
-static int get_batch_pages(struct nlc *c, uint32_t *pages)
-{
-	return nlc_xfer(c, nlc_msg(c, ZCSEND_CMD_CONFIG_GET, NLM_F_ACK),
-			config_reply, pages);
-}
-
-static int set_batch_pages(struct nlc *c, uint32_t pages)
-{
-	struct nl_msg *msg = nlc_msg(c, ZCSEND_CMD_CONFIG_SET, NLM_F_ACK);
-	struct nlattr *nest;
-
-	if (!msg)
-		return ENOMEM;
-	nest = nla_nest_start(msg, ZCSEND_A_CONFIG);
-	if (!nest || nla_put_u32(msg, ZCSEND_A_CONFIG_BATCH_PAGES, pages) ||
-	    nla_nest_end(msg, nest)) {
-		nlmsg_free(msg);
-		return ENOMEM;
-	}
-	return nlc_xfer(c, msg, NULL, NULL);
+	return zc_config_set(c, ZCSEND_A_CONFIG_BATCH_PAGES, pages);
 }
 
 static int read_param(void)
@@ -489,28 +246,28 @@ out:
 /* ---- tests ------------------------------------------------------------ */
 
 FIXTURE(nl) {
-	struct nlc *c;
+	struct zc_genl *c;
 	uint32_t batch_pages;	/* to restore */
 };
 
 FIXTURE_SETUP(nl)
 {
-	self->c = nlc_open();
+	self->c = zc_genl_alloc();
 	ASSERT_NE(NULL, self->c) TH_LOG("libnl: family %s: %m", ZCSEND_GENL_NAME);
-	ASSERT_EQ(0, get_batch_pages(self->c, &self->batch_pages));
+	ASSERT_EQ(0, zc_config_get(self->c, &self->batch_pages));
 }
 
 FIXTURE_TEARDOWN(nl)
 {
 	if (self->c) {
 		set_batch_pages(self->c, self->batch_pages);
-		nlc_free(self->c);
+		zc_genl_free(self->c);
 	}
 }
 
 TEST_F(nl, stats_get_and_dump)
 {
-	static struct cpu_stats cpus[MAX_CPUS];
+	static struct zc_stats cpus[MAX_CPUS];
 	struct dump_ctx d = { .cpus = cpus };
 	uint64_t sum[NSTATS], v[NSTATS] = { 0 };
 	bool seen[MAX_CPUS] = { false };
@@ -526,7 +283,7 @@ TEST_F(nl, stats_get_and_dump)
 		EXPECT_FALSE(seen[cpus[i].cpu]) TH_LOG("cpu %d twice", cpus[i].cpu);
 		seen[cpus[i].cpu] = true;
 		for (j = STAT_FIRST; j < NSTATS; j++)
-			v[j] += cpus[i].v[j];
+			v[j] += cpus[i].val[j];
 	}
 	/* Nothing else runs: the dump adds up to the sum. */
 	for (j = STAT_FIRST; j < NSTATS; j++)
@@ -535,7 +292,7 @@ TEST_F(nl, stats_get_and_dump)
 
 TEST_F(nl, reset_zeroes)
 {
-	static struct cpu_stats cpus[MAX_CPUS];
+	static struct zc_stats cpus[MAX_CPUS];
 	struct dump_ctx d = { .cpus = cpus };
 	struct zcsend_file zf = { .size = sizeof(zf), .file_fd = -1, .sock_fd = -1 };
 	uint64_t v[NSTATS];
@@ -549,14 +306,14 @@ TEST_F(nl, reset_zeroes)
 	ASSERT_EQ(0, get_stats(self->c, v));
 	EXPECT_LE(1, v[ZCSEND_A_STATS_CALLS]);
 
-	ASSERT_EQ(0, reset_stats(self->c)) TH_LOG("%s", self->c->extack);
+	ASSERT_EQ(0, zc_stats_reset(self->c)) TH_LOG("%s", self->c->extack);
 	ASSERT_EQ(0, get_stats(self->c, v));
 	for (j = STAT_FIRST; j < NSTATS; j++)
 		EXPECT_EQ(0, v[j]) TH_LOG("counter %d after reset", j);
 	ASSERT_EQ(0, dump_stats(self->c, &d));
 	for (i = 0; i < d.n; i++)
 		for (j = STAT_FIRST; j < NSTATS; j++)
-			EXPECT_EQ(0, cpus[i].v[j]) TH_LOG("cpu %d counter %d",
+			EXPECT_EQ(0, cpus[i].val[j]) TH_LOG("cpu %d counter %d",
 							  cpus[i].cpu, j);
 }
 
@@ -571,7 +328,7 @@ TEST_F(nl, config_round_trip)
 	for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
 		ASSERT_EQ(0, set_batch_pages(self->c, values[i]))
 			TH_LOG("set %u: %s", values[i], self->c->extack);
-		ASSERT_EQ(0, get_batch_pages(self->c, &got));
+		ASSERT_EQ(0, zc_config_get(self->c, &got));
 		EXPECT_EQ(values[i], got);
 		/* The same tunable as the module parameter. */
 		EXPECT_EQ((int)values[i], read_param());
@@ -593,7 +350,7 @@ FIXTURE_VARIANT(bad) {
 };
 
 FIXTURE(bad) {
-	struct nlc *c;
+	struct zc_genl *c;
 	uint32_t batch_pages;
 };
 
@@ -632,7 +389,7 @@ FIXTURE_VARIANT_ADD(bad, unknown_cmd) {
 	.kind = BAD_CMD, .cmd = ZCSEND_CMD_MAX + 1, .err = EOPNOTSUPP,
 };
 FIXTURE_VARIANT_ADD(bad, unspec_cmd) {
-	.kind = BAD_CMD, .cmd = ZCSEND_CMD_UNSPEC, .err = EOPNOTSUPP,
+	.kind = BAD_CMD, .cmd = 0, .err = EOPNOTSUPP,
 };
 FIXTURE_VARIANT_ADD(bad, dump_of_config_get) {
 	.kind = BAD_DUMP, .cmd = ZCSEND_CMD_CONFIG_GET, .err = EOPNOTSUPP,
@@ -640,14 +397,14 @@ FIXTURE_VARIANT_ADD(bad, dump_of_config_get) {
 
 FIXTURE_SETUP(bad)
 {
-	self->c = nlc_open();
+	self->c = zc_genl_alloc();
 	ASSERT_NE(NULL, self->c);
-	ASSERT_EQ(0, get_batch_pages(self->c, &self->batch_pages));
+	ASSERT_EQ(0, zc_config_get(self->c, &self->batch_pages));
 }
 
 FIXTURE_TEARDOWN(bad)
 {
-	nlc_free(self->c);
+	zc_genl_free(self->c);
 }
 
 static int put_config(struct nl_msg *msg, int type, uint32_t val, bool u8)
@@ -700,21 +457,20 @@ static int fill_bad(struct nl_msg *msg, enum bad_kind kind)
 
 TEST_F(bad, refused)
 {
-	int flags = variant->kind == BAD_DUMP ? NLM_F_DUMP : NLM_F_ACK;
-	struct nl_msg *msg = nlc_msg(self->c, variant->cmd, flags);
+	struct nl_msg *msg = zc_genl_msg(self->c, variant->cmd, variant->kind == BAD_DUMP);
 	uint32_t after;
 	int err;
 
 	ASSERT_NE(NULL, msg);
 	ASSERT_EQ(0, fill_bad(msg, variant->kind));
-	err = nlc_xfer(self->c, msg, NULL, NULL);
+	err = zc_genl_transact(self->c, msg, NULL, NULL);
 	EXPECT_EQ(variant->err, err) TH_LOG("got %s, extack '%s'",
 					    strerror(err), self->c->extack);
 	if (variant->extack)
 		EXPECT_NE(0, self->c->extack[0]) TH_LOG("no extack message");
 	TH_LOG("%s: extack '%s'", strerror(err), self->c->extack);
 
-	ASSERT_EQ(0, get_batch_pages(self->c, &after));
+	ASSERT_EQ(0, zc_config_get(self->c, &after));
 	EXPECT_EQ(self->batch_pages, after) TH_LOG("config changed anyway");
 }
 
@@ -749,26 +505,26 @@ TEST(unprivileged_reads_only)
 {
 	uint64_t v[NSTATS];
 	uint32_t before, after;
-	struct nlc *root_c, *c;
+	struct zc_genl *root_c, *c;
 
-	root_c = nlc_open();
+	root_c = zc_genl_alloc();
 	ASSERT_NE(NULL, root_c);
-	ASSERT_EQ(0, get_batch_pages(root_c, &before));
+	ASSERT_EQ(0, zc_config_get(root_c, &before));
 
 	drop_to_nobody(_metadata);
-	c = nlc_open();
+	c = zc_genl_alloc();
 	ASSERT_NE(NULL, c) TH_LOG("nobody cannot open the family: %m");
 	EXPECT_EQ(0, get_stats(c, v));
-	EXPECT_EQ(0, get_batch_pages(c, &after));
-	EXPECT_EQ(EPERM, reset_stats(c));
+	EXPECT_EQ(0, zc_config_get(c, &after));
+	EXPECT_EQ(EPERM, zc_stats_reset(c));
 	EXPECT_EQ(EPERM, set_batch_pages(c, before == 8 ? 9 : 8));
 	/* A socket root opened does not help a process that is not root. */
-	EXPECT_EQ(EPERM, reset_stats(root_c));
+	EXPECT_EQ(EPERM, zc_stats_reset(root_c));
 	EXPECT_EQ(EPERM, set_batch_pages(root_c, before == 8 ? 9 : 8));
-	EXPECT_EQ(0, get_batch_pages(c, &after));
+	EXPECT_EQ(0, zc_config_get(c, &after));
 	EXPECT_EQ(before, after);
-	nlc_free(c);
-	nlc_free(root_c);
+	zc_genl_free(c);
+	zc_genl_free(root_c);
 }
 
 /* N bytes through the ioctl move BYTES by N and CALLS by the calls made. */
@@ -859,8 +615,8 @@ static bool went_back(const uint64_t *prev, const uint64_t *v, char *why,
 }
 
 /* The per-CPU view must not go back either. */
-static void reader_dump(struct nlc *c, struct reader *r, struct dump_ctx *d,
-			struct cpu_stats *prev, int *nprev)
+static void reader_dump(struct zc_genl *c, struct reader *r, struct dump_ctx *d,
+			struct zc_stats *prev, int *nprev)
 {
 	int i;
 
@@ -871,7 +627,7 @@ static void reader_dump(struct nlc *c, struct reader *r, struct dump_ctx *d,
 	r->dumps++;
 	for (i = 0; i < d->n && i < *nprev; i++)
 		if (d->cpus[i].cpu == prev[i].cpu &&
-		    went_back(prev[i].v, d->cpus[i].v, r->why, sizeof(r->why)))
+		    went_back(prev[i].val, d->cpus[i].val, r->why, sizeof(r->why)))
 			r->regressions++;
 	memcpy(prev, d->cpus, d->n * sizeof(*prev));
 	*nprev = d->n;
@@ -879,11 +635,11 @@ static void reader_dump(struct nlc *c, struct reader *r, struct dump_ctx *d,
 
 static void *reader_main(void *arg)
 {
-	struct cpu_stats *cpus = calloc(2 * MAX_CPUS, sizeof(*cpus));
+	struct zc_stats *cpus = calloc(2 * MAX_CPUS, sizeof(*cpus));
 	struct dump_ctx d = { .cpus = cpus };
 	uint64_t prev[NSTATS] = { 0 }, v[NSTATS];
 	struct reader *r = arg;
-	struct nlc *c = nlc_open();
+	struct zc_genl *c = zc_genl_alloc();
 	int nprev = 0;
 
 	if (!c || !cpus) {
@@ -902,7 +658,7 @@ static void *reader_main(void *arg)
 			reader_dump(c, r, &d, cpus + MAX_CPUS, &nprev);
 	}
 out:
-	nlc_free(c);
+	zc_genl_free(c);
 	free(cpus);
 	return NULL;
 }
@@ -1025,17 +781,20 @@ out:
 	return ret;
 }
 
-/* Declared last, so that it runs after every other test. */
-FIXTURE(zz_unload) {
+/*
+ * The harness runs tests in the order they are declared: this one, which
+ * unloads and reloads the module, comes last.
+ */
+FIXTURE(module_unload) {
 	const char *ko;
 };
 
-FIXTURE_SETUP(zz_unload)
+FIXTURE_SETUP(module_unload)
 {
 	self->ko = getenv("ZCSEND_KO");
 }
 
-FIXTURE_TEARDOWN(zz_unload)
+FIXTURE_TEARDOWN(module_unload)
 {
 }
 
@@ -1044,31 +803,30 @@ FIXTURE_TEARDOWN(zz_unload)
  * started and not read to its end does (the netlink core pins the module
  * of a running dump): unloading waits until that socket is closed.
  */
-TEST_F(zz_unload, with_sockets_open)
+TEST_F(module_unload, with_sockets_open)
 {
-	static struct cpu_stats cpus[MAX_CPUS];
+	static struct zc_stats cpus[MAX_CPUS];
 	struct dump_ctx d = { .cpus = cpus };
-	struct nlc *used, *dumping, *again;
+	struct zc_genl *used, *dumping, *again;
 	uint64_t v[NSTATS];
 	struct nl_msg *msg;
 
 	if (!self->ko)
 		SKIP(return, "ZCSEND_KO not set: cannot load the module again");
 
-	used = nlc_open();
-	dumping = nlc_open();
+	used = zc_genl_alloc();
+	dumping = zc_genl_alloc();
 	ASSERT_NE(NULL, used);
 	ASSERT_NE(NULL, dumping);
 	ASSERT_EQ(0, get_stats(used, v));
 	ASSERT_EQ(0, dump_stats(used, &d));
-	msg = nlc_msg(dumping, ZCSEND_CMD_STATS_GET, NLM_F_DUMP);
+	msg = zc_genl_msg(dumping, ZCSEND_CMD_STATS_GET, true);
 	ASSERT_NE(NULL, msg);
-	ASSERT_LT(0, nl_send_auto(dumping->sk, msg));
-	nlmsg_free(msg);
+	ASSERT_EQ(0, zc_genl_send(dumping, msg));
 
 	EXPECT_EQ(-1, zcsend_unload_module());
 	EXPECT_EQ(EWOULDBLOCK, errno) TH_LOG("with a dump running: %m");
-	nlc_free(dumping);
+	zc_genl_free(dumping);
 
 	ASSERT_EQ(0, zcsend_unload_module())
 		TH_LOG("delete_module: %m");
@@ -1076,14 +834,14 @@ TEST_F(zz_unload, with_sockets_open)
 	EXPECT_EQ(0, family_listed());
 	/* The old socket gets an error for the stale family id, no crash. */
 	EXPECT_EQ(ENOENT, get_stats(used, v));
-	nlc_free(used);
+	zc_genl_free(used);
 
 	ASSERT_EQ(0, zcsend_load_module(self->ko)) TH_LOG("finit_module %s: %m", self->ko);
 	EXPECT_EQ(1, family_listed());
-	again = nlc_open();
+	again = zc_genl_alloc();
 	ASSERT_NE(NULL, again);
 	EXPECT_EQ(0, get_stats(again, v));
-	nlc_free(again);
+	zc_genl_free(again);
 }
 
 ZCSEND_TEST_MAIN
