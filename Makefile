@@ -94,7 +94,7 @@ DKMS_SRC := /usr/src/zcsend-$(DKMS_VERSION)
 dkms-install: dkms-uninstall
 	install -D -m 0644 -t $(DKMS_SRC) $(TOP)/Kbuild $(TOP)/dkms.conf
 	install -D -m 0644 -t $(DKMS_SRC)/module $(wildcard $(TOP)/module/*.[ch])
-	install -D -m 0644 -t $(DKMS_SRC)/uapi/linux $(TOP)/uapi/linux/zcsend.h
+	install -D -m 0644 -t $(DKMS_SRC)/uapi/linux $(wildcard $(TOP)/uapi/linux/*.h)
 	dkms add -m zcsend -v $(DKMS_VERSION)
 	dkms install -m zcsend -v $(DKMS_VERSION) -k $(KVER)
 

@@ -2,8 +2,9 @@
 /*
  * zcsend: send a file's page-cache pages to a TCP socket without a CPU copy.
  *
- * This header is the whole contract between the zcsend module, the zcsend
- * tool and the selftests. It is used unchanged by all three.
+ * This header (with zcsend_nl.h, which it includes) is the whole contract
+ * between the zcsend module, the zcsend tool and the selftests. It is used
+ * unchanged by all three.
  *
  * Character device: /dev/zcsend (misc device, mode 0600, owner root).
  *
@@ -195,23 +196,11 @@ struct zcsend_vec {
 				     0x41, ZCSEND_VEC_SIZE_VER0)
 
 /*
- * Generic netlink family "zcsend": statistics and configuration.
- *
- * Commands (attributes of the top level are enum zcsend_a):
- *   ZCSEND_CMD_STATS_GET	do: one reply with ZCSEND_A_STATS, the
- *				counters summed over all CPUs. dump: one
- *				message per possible CPU, each with ZCSEND_A_CPU
- *				and that CPU's ZCSEND_A_STATS. Anyone may read.
- *   ZCSEND_CMD_STATS_RESET	zero all counters. Needs CAP_NET_ADMIN.
- *   ZCSEND_CMD_CONFIG_GET	reply with ZCSEND_A_CONFIG. Anyone may read.
- *   ZCSEND_CMD_CONFIG_SET	ZCSEND_A_CONFIG with the tunables to change;
- *				absent ones are left alone, but at least one
- *				must be given. Needs CAP_NET_ADMIN.
- *				Same effect as writing the module parameter of
- *				the same name.
- *
- * Every command is validated strictly. Errors, with an extended ack
- * (NETLINK_EXT_ACK) that names the problem where the kernel gives one:
+ * Generic netlink family "zcsend": statistics and configuration. Its
+ * commands and attributes are specified in uapi/zcsend.yaml (YNL); their C
+ * definitions in zcsend_nl.h are generated from it. Errors, with an
+ * extended ack (NETLINK_EXT_ACK) that names the problem where the kernel
+ * gives one:
  *   EPERM	reset or set without CAP_NET_ADMIN (in the initial user
  *		namespace: the counters and tunables are global)
  *   ERANGE	a tunable out of its range (the ack carries the range)
@@ -221,88 +210,6 @@ struct zcsend_vec {
  *   EOPNOTSUPP	an unknown command, or a dump of a command without one
  *		(no ack message: the netlink core answers these)
  */
-#define ZCSEND_GENL_NAME	"zcsend"
-#define ZCSEND_GENL_VERSION	1
-
-enum zcsend_cmd {
-	ZCSEND_CMD_UNSPEC,
-	ZCSEND_CMD_STATS_GET,
-	ZCSEND_CMD_STATS_RESET,
-	ZCSEND_CMD_CONFIG_GET,
-	ZCSEND_CMD_CONFIG_SET,
-
-	__ZCSEND_CMD_MAX,
-	ZCSEND_CMD_MAX = __ZCSEND_CMD_MAX - 1
-};
-
-/* Top-level attributes. */
-enum zcsend_a {
-	ZCSEND_A_UNSPEC,
-	ZCSEND_A_PAD,
-	ZCSEND_A_CPU,		/* u32: CPU number (stats dump) */
-	ZCSEND_A_STATS,		/* nest: enum zcsend_a_stats */
-	ZCSEND_A_CONFIG,	/* nest: enum zcsend_a_config */
-
-	__ZCSEND_A_MAX,
-	ZCSEND_A_MAX = __ZCSEND_A_MAX - 1
-};
-
-/*
- * Counters, all u64, monotonic between resets. Nested in ZCSEND_A_STATS.
- *   CALLS		ioctl calls that reached the send path (SENDFILE and
- *			SENDVEC), whatever their result
- *   BYTES		bytes queued on sockets, file and inline together
- *   FILE_BYTES		of those, bytes from the page cache (not copied by
- *			the module)
- *   INLINE_BYTES	of those, inline segment bytes (copied once)
- *   PAGES		pages of file data queued (a large folio counts
- *			every page of it that was sent)
- *   BATCHES		batches of file data handed to the network stack
- *			(one sock_sendmsg from 6.5 on; before, one batch is
- *			one sendpage per fragment)
- *   COPY_FALLBACKS	batches sent on a route without scatter-gather,
- *			where the stack copies the payload
- *   ERR_AGAIN		calls that queued nothing and returned EAGAIN
- *   ERR_INTR		... EINTR or a restart
- *   ERR_PIPE		... EPIPE or ECONNRESET
- *   ERR_INVAL		calls refused by argument checks (any errno)
- *   ERR_OTHER		calls that queued nothing for another reason
- */
-enum zcsend_a_stats {
-	ZCSEND_A_STATS_UNSPEC,
-	ZCSEND_A_STATS_PAD,
-	ZCSEND_A_STATS_CALLS,
-	ZCSEND_A_STATS_BYTES,
-	ZCSEND_A_STATS_FILE_BYTES,
-	ZCSEND_A_STATS_INLINE_BYTES,
-	ZCSEND_A_STATS_PAGES,
-	ZCSEND_A_STATS_BATCHES,
-	ZCSEND_A_STATS_COPY_FALLBACKS,
-	ZCSEND_A_STATS_ERR_AGAIN,
-	ZCSEND_A_STATS_ERR_INTR,
-	ZCSEND_A_STATS_ERR_PIPE,
-	ZCSEND_A_STATS_ERR_INVAL,
-	ZCSEND_A_STATS_ERR_OTHER,
-
-	__ZCSEND_A_STATS_MAX,
-	ZCSEND_A_STATS_MAX = __ZCSEND_A_STATS_MAX - 1
-};
-
-/*
- * Tunables, nested in ZCSEND_A_CONFIG.
- *   BATCH_PAGES	u32: pages handed to the network stack per send call,
- *			ZCSEND_BATCH_PAGES_MIN..ZCSEND_BATCH_PAGES_MAX. Module
- *			parameter batch_pages.
- */
-enum zcsend_a_config {
-	ZCSEND_A_CONFIG_UNSPEC,
-	ZCSEND_A_CONFIG_BATCH_PAGES,
-
-	__ZCSEND_A_CONFIG_MAX,
-	ZCSEND_A_CONFIG_MAX = __ZCSEND_A_CONFIG_MAX - 1
-};
-
-#define ZCSEND_BATCH_PAGES_MIN	1
-#define ZCSEND_BATCH_PAGES_MAX	1024
+#include "zcsend_nl.h"
 
 #endif /* _UAPI_LINUX_ZCSEND_H */
