@@ -22,13 +22,14 @@
 # can be never. That left pages pinned after 6 of 8 80 KiB sends on 6.12;
 # with 0, after none.
 #
-# Needs root and the module loaded (exit 4 otherwise); prints TAP.
+# Needs root and the module loaded (exit 4 otherwise); prints KTAP with the
+# kernel's ktap_helpers.sh (scripts/setup extracts it).
 # ZCSEND_FS_BIG=0 leaves out the 256 MiB cases.
 set -uo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 TOOL=$TOP/userspace/zcsend
-KSFT_SKIP=4
+KTAP=${ZCSEND_CACHE:-/var/cache/zcsend}/linux-source-6.12/tools/testing/selftests/kselftest/ktap_helpers.sh
 WORK=
 MNT=
 LOOPDEV=
@@ -41,9 +42,12 @@ SIZES=(0 1 4095 4096 4097 65535 65537 1048577)
 [ "${ZCSEND_FS_BIG:-1}" = 1 ] && SIZES+=(268435456)
 OFFSETS=(1 511 4097 77777 12345)
 
+# shellcheck source=/dev/null
+. "$KTAP" || { echo "1..0 # SKIP no $KTAP: run scripts/setup"; exit 4; }
+
 skip_all() {
-	echo "1..0 # SKIP $*"
-	exit $KSFT_SKIP
+	ktap_skip_all "$*"
+	exit "$KSFT_SKIP"
 }
 
 [ "$(id -u)" = 0 ] || skip_all "needs root"
@@ -53,10 +57,6 @@ for c in socat losetup mkfs.ext4 mkfs.xfs cmp ss fincore python3; do
 	command -v "$c" > /dev/null || skip_all "$c missing"
 done
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $*"; failed=1; }
 
 cleanup() {
 	[ -n "$RECV_PID" ] && kill "$RECV_PID" 2> /dev/null
@@ -133,11 +133,11 @@ time.sleep(60)' "$file" "$ready" &
 	kill "$pid"
 	wait "$pid" 2> /dev/null
 	if [ "$out" != "# $file: 65536 bytes still resident after eviction" ]; then
-		not_ok "$1: 16 pages held by a pipe are seen as pinned (got: $out)"
+		ktap_test_fail "$1: 16 pages held by a pipe are seen as pinned (got: $out)"
 	elif ! pages_released "$file"; then
-		not_ok "$1: pages are released once the pipe is closed"
+		ktap_test_fail "$1: pages are released once the pipe is closed"
 	else
-		ok "$1: the pinned-page check sees 16 pages held by a pipe, then none"
+		ktap_test_pass "$1: the pinned-page check sees 16 pages held by a pipe, then none"
 	fi
 	rm -f "$file"
 }
@@ -147,11 +147,11 @@ send_case() {
 	local name=$1 file=$2 off=$3 len=$4 want=$5 port out st got
 
 	out=$WORK/received
-	port=$(free_port) || { not_ok "$name: no free port"; return; }
+	port=$(free_port) || { ktap_test_fail "$name: no free port"; return; }
 	socat -u "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr" "CREATE:$out" &
 	RECV_PID=$!
 	if ! wait_port "$port"; then
-		not_ok "$name: receiver did not listen"
+		ktap_test_fail "$name: receiver did not listen"
 		return
 	fi
 	"$TOOL" send "$file" "127.0.0.1:$port" --offset "$off" --length "$len" \
@@ -161,15 +161,15 @@ send_case() {
 	RECV_PID=
 	got=$(stat -c %s "$out" 2> /dev/null || echo missing)
 	if [ $st != 0 ]; then
-		not_ok "$name: zcsend send exited $st: $(tr '\n' ' ' < "$WORK/send.log")"
+		ktap_test_fail "$name: zcsend send exited $st: $(tr '\n' ' ' < "$WORK/send.log")"
 	elif [ "$got" != "$want" ]; then
-		not_ok "$name: received $got bytes, want $want"
+		ktap_test_fail "$name: received $got bytes, want $want"
 	elif ! cmp -s <(tail -c "+$((off + 1))" "$file" | head -c "$want") "$out"; then
-		not_ok "$name: received bytes differ from the file"
+		ktap_test_fail "$name: received bytes differ from the file"
 	elif [ "$PINCHECK" = 1 ] && ! pages_released "$file"; then
-		not_ok "$name: pages left pinned after the transfer"
+		ktap_test_fail "$name: pages left pinned after the transfer"
 	else
-		ok "$name"
+		ktap_test_pass "$name"
 	fi
 	rm -f "$out"
 }
@@ -220,7 +220,7 @@ unmount_all() {
 	rm -f "$WORK/disk.img"
 }
 
-echo "TAP version 13"
+ktap_print_header
 modprobe loop 2> /dev/null
 if [ -w "$DEFER" ]; then
 	DEFER_MAX=$(cat "$DEFER")
@@ -231,14 +231,14 @@ if mount -t tmpfs -o size=1G tmpfs "$MNT"; then
 	run_fs tmpfs
 	unmount_all
 else
-	not_ok "mount tmpfs"
+	ktap_test_fail "mount tmpfs"
 fi
 
 if mount -t tmpfs -o size=1G,huge=always tmpfs "$MNT"; then
 	run_fs "tmpfs huge=always"
 	unmount_all
 else
-	not_ok "mount tmpfs huge=always"
+	ktap_test_fail "mount tmpfs huge=always"
 fi
 
 PINCHECK=1
@@ -247,15 +247,15 @@ if mount_image "mkfs.ext4 -q -F"; then
 	run_fs ext4
 	unmount_all
 else
-	not_ok "ext4 image on a loop device"
+	ktap_test_fail "ext4 image on a loop device"
 fi
 
 if mount_image "mkfs.xfs -q -f"; then
 	run_fs xfs
 	unmount_all
 else
-	not_ok "XFS image on a loop device"
+	ktap_test_fail "XFS image on a loop device"
 fi
 
-echo "1..$n"
-exit $failed
+ktap_set_plan $((KTAP_TESTNO - 1))
+ktap_finished

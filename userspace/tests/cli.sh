@@ -3,48 +3,48 @@
 #
 # Host-side tests of the zcsend tool's command line (no module needed).
 # ZCSEND_TOOL names the binary (scripts/check passes the ASan/UBSan build).
-# Prints TAP.
+# Prints KTAP with the kernel's ktap_helpers.sh (scripts/setup extracts it).
 set -uo pipefail
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 TOOL=${ZCSEND_TOOL:-$TOP/userspace/zcsend}
-n=0
-failed=0
+KTAP=${ZCSEND_CACHE:-/var/cache/zcsend}/linux-source-6.12/tools/testing/selftests/kselftest/ktap_helpers.sh
+OUT=$(mktemp)
+trap 'rm -f "$OUT"' EXIT
+
+# shellcheck source=/dev/null
+. "$KTAP" || { echo "Bail out! no $KTAP: run scripts/setup"; exit 1; }
 
 # expect STATUS DESCRIPTION -- COMMAND...: run, compare the exit status.
 expect() {
 	local want=$1 what=$2 got
 	shift 3
-	"$@" > /tmp/zcsend-cli.$$ 2>&1
+	"$@" > "$OUT" 2>&1
 	got=$?
-	n=$((n + 1))
 	if [ "$got" = "$want" ]; then
-		echo "ok $n - $what"
+		ktap_test_pass "$what"
 	else
-		echo "not ok $n - $what (exit $got, want $want)"
-		sed 's/^/# /' /tmp/zcsend-cli.$$
-		failed=1
+		ktap_test_fail "$what (exit $got, want $want)"
+		sed 's/^/# /' "$OUT"
 	fi
 }
 
 # expect_out PATTERN DESCRIPTION -- COMMAND...: output must match.
 expect_out() {
-	local re=$1 what=$2 out
+	local re=$1 what=$2
 	shift 3
-	out=$("$@" 2>&1)
-	n=$((n + 1))
-	if echo "$out" | grep -E -q "$re"; then
-		echo "ok $n - $what"
+	"$@" > "$OUT" 2>&1
+	if grep -E -q "$re" "$OUT"; then
+		ktap_test_pass "$what"
 	else
-		echo "not ok $n - $what: output did not match /$re/"
-		echo "$out" | sed 's/^/# /'
-		failed=1
+		ktap_test_fail "$what: output did not match /$re/"
+		sed 's/^/# /' "$OUT"
 	fi
 }
 
 version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$TOP/dkms.conf")
 
-echo "TAP version 13"
+ktap_print_header
 expect 0 "--help exits 0" -- "$TOOL" --help
 expect_out '^usage: zcsend' "--help prints usage" -- "$TOOL" --help
 expect 0 "--version exits 0" -- "$TOOL" --version
@@ -60,6 +60,5 @@ expect 2 "send: an empty port is a usage error" -- "$TOOL" send /nonexistent 127
 expect 2 "send: a missing destination is a usage error" -- "$TOOL" send /dev/null
 expect 1 "send: a missing file fails with status 1" -- "$TOOL" send /nonexistent 127.0.0.1:9
 expect_out "^zcsend send: /nonexistent: No such file or directory" "send: names the missing file" -- "$TOOL" send /nonexistent 127.0.0.1:9
-rm -f /tmp/zcsend-cli.$$
-echo "1..$n"
-exit $failed
+ktap_set_plan $((KTAP_TESTNO - 1))
+ktap_finished
