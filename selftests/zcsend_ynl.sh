@@ -1,0 +1,127 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The family through a client nobody here wrote: the kernel's own
+# tools/net/ynl/cli.py (Debian's linux-source-6.12, extracted by
+# scripts/setup), driven by our spec uapi/zcsend.yaml against the loaded
+# module. A dump of stats-get has one message per possible CPU with every
+# counter; config-get answers; config-set is refused for nobody (EPERM) and
+# accepted for root, and what was set reads back, over netlink and as the
+# module parameter; an out-of-range value is refused (ERANGE); the tool's
+# zcsend stats --json agrees with cli.py. The tunable is restored on exit.
+#
+# Needs root and the module loaded (exit 4 otherwise); prints KTAP with the
+# kernel's ktap_helpers.sh.
+set -uo pipefail
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+SRC=${ZCSEND_CACHE:-/var/cache/zcsend}/linux-source-6.12
+CLI=$SRC/tools/net/ynl/cli.py
+TOOL=$TOP/userspace/zcsend
+PARAM=/sys/module/zcsend/parameters/batch_pages
+# Debian's python3, with python3-yaml and python3-jsonschema.
+PYTHON=${PYTHON:-/usr/bin/python3}
+NOBODY=65534
+SAVED=
+
+# shellcheck source=/dev/null
+. "$SRC/tools/testing/selftests/kselftest/ktap_helpers.sh" || {
+	echo "1..0 # SKIP no ktap_helpers.sh: run scripts/setup"
+	exit 4
+}
+
+ktap_print_header
+[ "$(id -u)" = 0 ] || { ktap_skip_all "needs root"; exit "$KSFT_SKIP"; }
+[ -e /sys/module/zcsend ] || { ktap_skip_all "zcsend module not loaded"; exit "$KSFT_SKIP"; }
+[ -f "$CLI" ] || { ktap_skip_all "no $CLI: run scripts/setup"; exit "$KSFT_SKIP"; }
+command -v setpriv > /dev/null || { ktap_skip_all "setpriv missing"; exit "$KSFT_SKIP"; }
+
+OUT=$(mktemp)
+cleanup() {
+	[ -n "$SAVED" ] && echo "$SAVED" > "$PARAM"
+	rm -f "$OUT" "$OUT.tool"
+}
+trap cleanup EXIT
+
+# ynl ARGS...: cli.py on our spec; its output (JSON, or the error) in $OUT.
+# The spec is validated against the schema on the host (scripts/ynl-gen
+# --check); here that would only cost time: --no-schema. Under TCG each
+# run of cli.py takes a while, so requests are batched with --multi.
+ynl() {
+	"$PYTHON" "$CLI" --spec "$TOP/uapi/zcsend.yaml" --no-schema \
+		--output-json "$@" > "$OUT" 2>&1
+}
+
+# py EXPR: evaluate a Python expression over the JSON in $OUT (as r);
+# true when it is true. The output is shown on failure.
+py() {
+	"$PYTHON" -c "import json, sys; r = json.load(open(sys.argv[1])); sys.exit(0 if ($1) else 1)" "$OUT" ||
+		{ sed 's/^/# /' "$OUT"; return 1; }
+}
+
+# refused ERRNO_NAME: cli.py failed with that errno's message.
+refused() {
+	local msg
+
+	msg=$("$PYTHON" -c "import errno, os; print(os.strerror(errno.$1))")
+	grep -q "^Netlink error: $msg" "$OUT" || { sed 's/^/# /' "$OUT"; return 1; }
+}
+
+# result DESCRIPTION: one test line, from the status of the command before.
+result() {
+	local st=$?
+
+	ktap_test_result "$1" test "$st" = 0
+}
+
+COUNTERS="calls bytes file-bytes inline-bytes pages batches copy-fallbacks err-again err-intr err-pipe err-inval err-other"
+possible=$("$PYTHON" -c "
+s = open('/sys/devices/system/cpu/possible').read().strip()
+print(sum(int(b) - int(a) + 1 for a, _, b in (r.partition('-') if '-' in r else (r, '', r) for r in s.split(','))))")
+
+ktap_set_plan 9
+SAVED=$(cat "$PARAM")
+new=$((SAVED == 17 ? 18 : 17))
+ktap_print_msg "batch_pages is $SAVED, $possible possible CPUs"
+
+ynl --dump stats-get &&
+py "len(r) == $possible and sorted(m['cpu'] for m in r) == list(range($possible)) and all(sorted(m['stats']) == sorted('$COUNTERS'.split()) for m in r)"
+result "cli.py stats-get (dump): one message per possible CPU, each with all 12 counters"
+
+# The tool (userspace/genl.c) first: nothing else runs, so the counters do
+# not move before cli.py reads them.
+tool_ok=0
+"$TOOL" stats --json > "$OUT.tool" 2>&1 || tool_ok=$?
+ynl --multi stats-get '{}' --multi config-get '{}'
+st=$?
+[ $st = 0 ] && py "sorted(r[0]['stats']) == sorted('$COUNTERS'.split())"
+result "cli.py stats-get (do): the summed counters, all 12"
+[ $st = 0 ] && [ $tool_ok = 0 ] &&
+py "{k.replace('-', '_'): v for k, v in r[0]['stats'].items()} == json.load(open('$OUT.tool'))"
+result "zcsend stats --json says what cli.py stats-get says"
+[ $st = 0 ] && py "r[1] == {'config': {'batch-pages': $SAVED}}"
+result "cli.py config-get: batch-pages is the module parameter ($SAVED)"
+
+setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups -- \
+	"$PYTHON" "$CLI" --spec "$TOP/uapi/zcsend.yaml" --no-schema \
+	--do config-set --json "{\"config\": {\"batch-pages\": $new}}" > "$OUT" 2>&1
+st=$?
+[ $st != 0 ] && refused EPERM && [ "$(cat "$PARAM")" = "$SAVED" ]
+result "cli.py config-set as nobody: refused with EPERM, nothing changed"
+
+ynl --multi config-set "{\"config\": {\"batch-pages\": $new}}" --multi config-get '{}'
+st=$?
+[ $st = 0 ]
+result "cli.py config-set as root: accepted"
+[ $st = 0 ] && py "r[1] == {'config': {'batch-pages': $new}}" && [ "$(cat "$PARAM")" = "$new" ]
+result "cli.py config-get reads back $new, and so does the module parameter"
+
+! ynl --do config-set --json '{"config": {"batch-pages": 0}}' && refused ERANGE &&
+	[ "$(cat "$PARAM")" = "$new" ]
+result "cli.py config-set batch-pages 0: refused with ERANGE, nothing changed"
+
+ynl --multi config-set "{\"config\": {\"batch-pages\": $SAVED}}" --multi config-get '{}' &&
+	py "r[1] == {'config': {'batch-pages': $SAVED}}"
+result "cli.py config-set restores $SAVED"
+
+ktap_finished
