@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * zccheck: commits, on purpose and once, the bug that each of the debug
+ * kernel's checkers exists to catch, chosen by the "bug" parameter:
+ *
+ *	none		nothing (the control: this module itself is clean)
+ *	uaf		reads a kmalloc'ed object after kfree (KASAN)
+ *	leak		loses the only pointer to a kmalloc'ed object (kmemleak)
+ *	abba		takes two mutexes in both orders (lockdep)
+ *	atomic_sleep	a GFP_KERNEL allocation under a spinlock
+ *			(DEBUG_ATOMIC_SLEEP)
+ *	shift		shifts a 32-bit value by 40 (UBSAN shift)
+ *	bounds		indexes past the end of an array (UBSAN bounds)
+ *	page_ref	drops a page reference it does not hold (DEBUG_VM)
+ *
+ * Used only by scripts/test-checkers, in a guest of the 6.12 debug kernel;
+ * never part of zcsend. The values that make each bug happen come from
+ * module parameters, so the compiler cannot see (and warn about, or fold
+ * away) what happens at run time.
+ */
+#include <linux/module.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/string.h>
+
+static char *bug = "none";
+module_param(bug, charp, 0444);
+MODULE_PARM_DESC(bug, "which bug to commit (see the source)");
+
+static int shift = 40;
+module_param(shift, int, 0444);
+MODULE_PARM_DESC(shift, "the shift count for bug=shift");
+
+static int idx = 4;
+module_param(idx, int, 0444);
+MODULE_PARM_DESC(idx, "the array index for bug=bounds");
+
+static size_t size = 48;
+module_param(size, ulong, 0444);
+MODULE_PARM_DESC(size, "the object size for bug=uaf and bug=leak");
+
+static DEFINE_MUTEX(lock_a);
+static DEFINE_MUTEX(lock_b);
+static DEFINE_SPINLOCK(lock_s);
+static int table[4];
+
+static int use_after_free(void)
+{
+	char *p = kmalloc(size, GFP_KERNEL);
+	char c;
+
+	if (!p)
+		return -ENOMEM;
+	memset(p, 0x5a, size);
+	kfree(p);
+	OPTIMIZER_HIDE_VAR(p);
+	c = READ_ONCE(p[0]);
+	pr_info("read %#x after free\n", c);
+	return 0;
+}
+
+static int leak(void)
+{
+	char *p = kmalloc(size, GFP_KERNEL);
+
+	if (!p)
+		return -ENOMEM;
+	/* No pointer-like bytes inside, so the object references nothing. */
+	memset(p, 0x5a, size);
+	OPTIMIZER_HIDE_VAR(p);
+	pr_info("leaked %zu bytes\n", size);
+	return 0;
+}
+
+static int abba(void)
+{
+	mutex_lock(&lock_a);
+	mutex_lock(&lock_b);
+	mutex_unlock(&lock_b);
+	mutex_unlock(&lock_a);
+
+	mutex_lock(&lock_b);
+	mutex_lock(&lock_a);
+	mutex_unlock(&lock_a);
+	mutex_unlock(&lock_b);
+	return 0;
+}
+
+static int atomic_sleep(void)
+{
+	void *p;
+
+	spin_lock(&lock_s);
+	p = kmalloc(size, GFP_KERNEL);
+	spin_unlock(&lock_s);
+	kfree(p);
+	return 0;
+}
+
+static int bad_shift(void)
+{
+	u32 one = 1;
+
+	pr_info("1 << %d = %u\n", shift, one << shift);
+	return 0;
+}
+
+static int out_of_bounds(void)
+{
+	pr_info("table[%d] = %d\n", idx, table[idx]);
+	return 0;
+}
+
+static int page_ref(void)
+{
+	struct page *page = alloc_page(GFP_KERNEL);
+
+	if (!page)
+		return -ENOMEM;
+	put_page(page);
+	put_page(page);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(void);
+} bugs[] = {
+	{ "uaf", use_after_free },
+	{ "leak", leak },
+	{ "abba", abba },
+	{ "atomic_sleep", atomic_sleep },
+	{ "shift", bad_shift },
+	{ "bounds", out_of_bounds },
+	{ "page_ref", page_ref },
+};
+
+static int __init zccheck_init(void)
+{
+	size_t i;
+
+	if (!strcmp(bug, "none"))
+		return 0;
+	for (i = 0; i < ARRAY_SIZE(bugs); i++)
+		if (!strcmp(bug, bugs[i].name))
+			return bugs[i].fn();
+	pr_err("unknown bug \"%s\"\n", bug);
+	return -EINVAL;
+}
+
+static void __exit zccheck_exit(void)
+{
+}
+
+module_init(zccheck_init);
+module_exit(zccheck_exit);
+MODULE_DESCRIPTION("Commits one bug on purpose, to prove a debug checker fires");
+MODULE_LICENSE("GPL");
