@@ -9,6 +9,8 @@
 #                         (6.1, 6.12 and the 6.12 debug kernel)
 #   make check            the test suite (README): setup, builds with W=1,
 #                         checkpatch, sparse, host tests, selftests in VMs
+#   make check-debug      the same, plus the 6.12 debug kernel (KASAN,
+#                         lockdep, kmemleak; built once, about 30 min+)
 #   make bench            the benchmark in a VM (see README)
 #   make style / sparse   checkpatch --strict / sparse on their own
 #   make clean            everything built, for every kernel
@@ -70,6 +72,9 @@ selftests:
 check:
 	$(TOP)/scripts/check
 
+check-debug:
+	ZCSEND_KERNELS="6.1 6.12 6.12-debug" $(TOP)/scripts/check
+
 bench:
 	$(TOP)/scripts/bench
 
@@ -107,5 +112,5 @@ dkms-uninstall:
 
 .PHONY: dkms-install dkms-uninstall
 
-.PHONY: all module-if-headers module modules userspace selftests check bench \
+.PHONY: all module-if-headers module modules userspace selftests check check-debug bench \
 	style sparse clean
