@@ -279,6 +279,28 @@ static size_t zcsend_batch_budget(const struct zcsend_tx *tx)
 	return clamp_t(size_t, max(space, 0), min(floor, tx->cap), tx->cap);
 }
 
+/*
+ * A non-blocking call on a full socket answers EAGAIN without calling into
+ * TCP, so it does what sk_stream_wait_memory() does before its own EAGAIN:
+ * set SOCK_NOSPACE. tcp_check_space() calls ->sk_write_space() only when
+ * that bit is set, and without it an edge-triggered epoll waiter (nginx)
+ * never hears that space came back. The bit is set before the second look
+ * at the space, as tcp_poll() does, so an ACK in between is not missed.
+ * Return: true if the socket is still full.
+ */
+static bool zcsend_sock_full(struct socket *sock)
+{
+	struct sock *sk = sock->sk;
+
+	if (sk_stream_wspace(sk) > 0)
+		return false;
+	sk_set_bit(SOCKWQ_ASYNC_NOSPACE, sk);
+	set_bit(SOCK_NOSPACE, &sock->flags);
+	/* Pairs with the barrier in tcp_check_space(). */
+	smp_mb__after_atomic();
+	return sk_stream_wspace(sk) <= 0;
+}
+
 static int zcsend_tx_init(struct zcsend_tx *tx, struct socket *sock,
 			  u32 flags, size_t max_len)
 {
@@ -480,6 +502,8 @@ static ssize_t zcsend_send_range(struct zcsend_tx *tx, struct file *file,
 		size_t n = min(len - done, zcsend_batch_budget(tx));
 
 		if (!n) {
+			if (!zcsend_sock_full(tx->sock))
+				continue;
 			ret = -EAGAIN;
 			break;
 		}
