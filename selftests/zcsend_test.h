@@ -139,7 +139,8 @@ typedef void (*zcsend_fill_fn)(unsigned char *buf, uint64_t off, size_t n,
 static inline int zcsend_make_file_fill(const char *dir, uint64_t size,
 					zcsend_fill_fn fill, void *arg)
 {
-	static unsigned char buf[1 << 20];
+	/* Per thread: the load test makes files from 16 threads at once. */
+	static __thread unsigned char buf[1 << 16];
 	uint64_t off;
 	int fd, err;
 
