@@ -286,14 +286,13 @@ static size_t zcsend_batch_budget(const struct zcsend_tx *tx)
  * that bit is set, and without it an edge-triggered epoll waiter (nginx)
  * never hears that space came back. The bit is set before the second look
  * at the space, as tcp_poll() does, so an ACK in between is not missed.
+ * Called once zcsend_batch_budget() found no space.
  * Return: true if the socket is still full.
  */
 static bool zcsend_sock_full(struct socket *sock)
 {
 	struct sock *sk = sock->sk;
 
-	if (sk_stream_wspace(sk) > 0)
-		return false;
 	sk_set_bit(SOCKWQ_ASYNC_NOSPACE, sk);
 	set_bit(SOCK_NOSPACE, &sock->flags);
 	/* Pairs with the barrier in tcp_check_space(). */
@@ -633,8 +632,8 @@ static int zcsend_sock_appends(struct socket *sock)
 long zcsend_ioctl_sendfile(void __user *arg)
 {
 	struct zcsend_file __user *u = arg;
-	struct socket *sock = NULL;
 	struct zcsend_file k;
+	struct socket *sock;
 	struct zcsend_tx tx;
 	struct file *file;
 	ssize_t ret;
@@ -652,9 +651,10 @@ long zcsend_ioctl_sendfile(void __user *arg)
 	if (err)
 		return zcsend_refuse(err);
 
-	err = zcsend_sock_get(k.sock_fd, &sock);
-	if (!err && put_user(0, &u->sent))
-		err = -EFAULT;
+	/* Writable before anything is sent: queued bytes never end in EFAULT. */
+	err = put_user(0, &u->sent) ? -EFAULT : 0;
+	if (!err)
+		err = zcsend_sock_get(k.sock_fd, &sock);
 	if (err)
 		goto err_put_file;
 
@@ -684,8 +684,6 @@ err_put_sock:
 	fput(file);
 	return zcsend_fail(err);
 err_put_file:
-	if (sock)
-		sockfd_put(sock);
 	fput(file);
 	return zcsend_refuse(err);
 }
@@ -908,8 +906,8 @@ static struct zcsend_vseg *zcsend_vec_prepare(struct zcsend_vec *k,
 long zcsend_ioctl_sendvec(void __user *arg)
 {
 	struct zcsend_vec __user *u = arg;
-	struct socket *sock = NULL;
 	struct zcsend_vseg *vs;
+	struct socket *sock;
 	struct zcsend_vec k;
 	struct zcsend_tx tx;
 	ssize_t ret;
@@ -921,9 +919,10 @@ long zcsend_ioctl_sendvec(void __user *arg)
 	if (IS_ERR(vs))
 		return zcsend_refuse(PTR_ERR(vs));
 
-	err = zcsend_sock_get(k.sock_fd, &sock);
-	if (!err && put_user(0, &u->sent))
-		err = -EFAULT;
+	/* Writable before anything is sent: queued bytes never end in EFAULT. */
+	err = put_user(0, &u->sent) ? -EFAULT : 0;
+	if (!err)
+		err = zcsend_sock_get(k.sock_fd, &sock);
 	if (err)
 		goto err_put_segs;
 
@@ -954,8 +953,6 @@ err_put_sock:
 	zcsend_vsegs_put(vs, k.nr_segs);
 	return zcsend_fail(err);
 err_put_segs:
-	if (sock)
-		sockfd_put(sock);
 	zcsend_vsegs_put(vs, k.nr_segs);
 	return zcsend_refuse(err);
 }
