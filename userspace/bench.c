@@ -19,6 +19,7 @@
 #include <getopt.h>
 #include <linux/magic.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -97,12 +98,8 @@ const int bench_nworkloads = (int)(sizeof(bench_workloads) / sizeof(bench_worklo
 
 static const struct bench_workload *workload_by_name(const char *name)
 {
-	int i;
-
-	for (i = 0; i < bench_nworkloads; i++)
-		if (strcmp(name, bench_workloads[i].name) == 0)
-			return &bench_workloads[i];
-	return NULL;
+	return find_by_name(bench_workloads, bench_nworkloads,
+			    sizeof(bench_workloads[0]), name);
 }
 
 /* ---- options ---- */
@@ -252,26 +249,31 @@ static void fill_defaults(struct opts *o)
 		o->workloads[o->nworkloads++] = &bench_workloads[0];
 }
 
-/* The options that take a list. 0, or -1 if c is not one of them, or the
- * exit status of a bad value. */
+/* The options that take a comma-separated list: each replaces the default. */
+static const struct list_opt {
+	int c;
+	const char *name;
+	int (*add)(const char *item, void *o);
+	size_t count;			/* offset of the list's length in opts */
+} list_opts[] = {
+	{ 's', "--size", add_size, offsetof(struct opts, nsizes) },
+	{ 'm', "--method", add_method, offsetof(struct opts, nmethods) },
+	{ 'w', "--workload", add_workload, offsetof(struct opts, nworkloads) },
+	{ 'R', "--route", add_route, offsetof(struct opts, nroutes) },
+};
+
+/* 0, or -1 if c is not a list option, or the exit status of a bad value. */
 static int parse_list_opt(int c, const char *arg, struct opts *o)
 {
-	switch (c) {
-	case 's':
-		o->nsizes = 0;
-		return for_each_item(arg, add_size, o) ? bad_arg("--size", arg) : 0;
-	case 'm':
-		o->nmethods = 0;
-		return for_each_item(arg, add_method, o) ? bad_arg("--method", arg) : 0;
-	case 'w':
-		o->nworkloads = 0;
-		return for_each_item(arg, add_workload, o) ? bad_arg("--workload", arg) : 0;
-	case 'R':
-		o->nroutes = 0;
-		return for_each_item(arg, add_route, o) ? bad_arg("--route", arg) : 0;
-	default:
-		return -1;
+	const struct list_opt *l;
+
+	for (l = list_opts; l < list_opts + sizeof(list_opts) / sizeof(list_opts[0]); l++) {
+		if (l->c != c)
+			continue;
+		*(int *)((char *)o + l->count) = 0;
+		return for_each_item(arg, l->add, o) ? bad_arg(l->name, arg) : 0;
 	}
+	return -1;
 }
 
 /* The options that take a number or a size. Same returns. */

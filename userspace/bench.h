@@ -43,6 +43,13 @@ const char *fmt_secs(char *buf, size_t len, double secs);
 /* Split "a,b,c" into items; calls fn(item, arg) per item. 0 or fn's error. */
 int for_each_item(const char *list, int (*fn)(const char *item, void *arg),
 		  void *arg);
+/* Run a shell command built from fmt; 0 if it exited 0, else -1 (the
+ * command printed). */
+int run_cmd(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The entry of a table of n entries of size bytes that is called name; each
+ * entry starts with its name (const char *). NULL if none is. */
+const void *find_by_name(const void *table, int n, size_t size,
+			 const char *name);
 
 /* ---- methods: bench_methods.c ---- */
 

@@ -222,6 +222,19 @@ void method_close(struct method_ctx *ctx)
 	ctx->method->teardown(ctx);
 }
 
+/*
+ * Count one call that returned @ret: bytes moved, or -1 with errno set.
+ * Return: @ret; 0 when a signal that does not stop the run interrupted it
+ * (call again); -errno when it failed; -@at_zero when it moved nothing.
+ */
+static ssize_t counted(struct method_ctx *ctx, ssize_t ret, int at_zero)
+{
+	ctx->c.syscalls++;
+	if (ret < 0)
+		return errno == EINTR && !bench_stop_signal ? 0 : -errno;
+	return ret ? ret : -at_zero;
+}
+
 #define USE_WRITE	(-1)
 
 /* All of buf by send(2) with flags, or write(2) if flags is USE_WRITE,
@@ -229,15 +242,11 @@ void method_close(struct method_ctx *ctx)
 static int send_all(struct method_ctx *ctx, const char *p, size_t len, int flags)
 {
 	while (len) {
-		ssize_t n = flags == USE_WRITE ? write(ctx->sock, p, len) :
-				send(ctx->sock, p, len, flags);
+		ssize_t n = counted(ctx, flags == USE_WRITE ? write(ctx->sock, p, len) :
+					 send(ctx->sock, p, len, flags), 0);
 
-		ctx->c.syscalls++;
-		if (n < 0) {
-			if (errno == EINTR && !bench_stop_signal)
-				continue;
-			return -errno;
-		}
+		if (n < 0)
+			return (int)n;
 		ctx->c.bytes += (uint64_t)n;
 		p += n;
 		len -= (size_t)n;
@@ -249,6 +258,16 @@ static int write_all(struct method_ctx *ctx, const char *p, size_t len)
 {
 	return send_all(ctx, p, len, USE_WRITE);
 }
+
+/* The object's header, if any, with MSG_MORE: its file data follows. */
+static int send_header_more(struct method_ctx *ctx, const struct object *o)
+{
+	return o->hdr_len ? send_all(ctx, o->hdr, o->hdr_len, MSG_MORE) : 0;
+}
+
+/* What one splice moves at most: the pipe's default size, 16 pages (what
+ * sendfile uses too). */
+#define SPLICE_CHUNK	(1 << 16)
 
 static int send_read_write(struct method_ctx *ctx, const struct object *o)
 {
@@ -269,16 +288,14 @@ static int send_read_write(struct method_ctx *ctx, const struct object *o)
 		if (want > left)
 			want = (size_t)left;
 		if (want) {
-			ssize_t n = pread(o->fd, ctx->buf + fill, want, (off_t)off);
+			ssize_t n = counted(ctx, pread(o->fd, ctx->buf + fill, want,
+						       (off_t)off), ENODATA);
 
-			ctx->c.syscalls++;
-			if (n < 0) {
-				if (errno == EINTR && !bench_stop_signal)
+			if (n <= 0) {
+				if (n == 0)
 					continue;
-				return -errno;
+				return (int)n;
 			}
-			if (n == 0)
-				return -ENODATA;
 			off += (uint64_t)n;
 			left -= (uint64_t)n;
 			fill += (size_t)n;
@@ -372,16 +389,11 @@ static int send_sendfile(struct method_ctx *ctx, const struct object *o)
 			return err;
 	}
 	while (left) {
-		ssize_t n = sendfile(ctx->sock, o->fd, &off, (size_t)left);
+		ssize_t n = counted(ctx, sendfile(ctx->sock, o->fd, &off,
+						  (size_t)left), ENODATA);
 
-		ctx->c.syscalls++;
-		if (n < 0) {
-			if (errno == EINTR && !bench_stop_signal)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -ENODATA;
+		if (n < 0)
+			return (int)n;
 		ctx->c.bytes += (uint64_t)n;
 		left -= (uint64_t)n;
 	}
@@ -396,17 +408,12 @@ static int send_sendfile(struct method_ctx *ctx, const struct object *o)
 static int drain_pipe(struct method_ctx *ctx, size_t in_pipe, int more)
 {
 	while (in_pipe) {
-		ssize_t n = splice(ctx->pipe_rd, NULL, ctx->sock, NULL, in_pipe,
-				   SPLICE_F_MOVE | (more ? SPLICE_F_MORE : 0));
+		ssize_t n = counted(ctx, splice(ctx->pipe_rd, NULL, ctx->sock, NULL,
+						in_pipe, SPLICE_F_MOVE |
+						(more ? SPLICE_F_MORE : 0)), EPIPE);
 
-		ctx->c.syscalls++;
-		if (n < 0) {
-			if (errno == EINTR && !bench_stop_signal)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EPIPE;
+		if (n < 0)
+			return (int)n;
 		ctx->c.bytes += (uint64_t)n;
 		in_pipe -= (size_t)n;
 	}
@@ -419,25 +426,20 @@ static int send_splice(struct method_ctx *ctx, const struct object *o)
 	uint64_t left = o->len;
 	int err;
 
-	if (o->hdr_len) {
-		err = send_all(ctx, o->hdr, o->hdr_len, MSG_MORE);
-		if (err)
-			return err;
-	}
+	err = send_header_more(ctx, o);
+	if (err)
+		return err;
 	while (left) {
-		/* the pipe's default size: 16 pages, what sendfile uses too */
-		size_t want = left > (1 << 16) ? (1 << 16) : (size_t)left;
-		ssize_t n = splice(o->fd, &off, ctx->pipe_wr, NULL, want,
-				   SPLICE_F_MOVE | SPLICE_F_MORE);
+		size_t want = left > SPLICE_CHUNK ? SPLICE_CHUNK : (size_t)left;
+		ssize_t n = counted(ctx, splice(o->fd, &off, ctx->pipe_wr, NULL,
+						want, SPLICE_F_MOVE | SPLICE_F_MORE),
+				    ENODATA);
 
-		ctx->c.syscalls++;
-		if (n < 0) {
-			if (errno == EINTR && !bench_stop_signal)
+		if (n <= 0) {
+			if (n == 0)
 				continue;
-			return -errno;
+			return (int)n;
 		}
-		if (n == 0)
-			return -ENODATA;
 		left -= (uint64_t)n;
 		err = drain_pipe(ctx, (size_t)n, left > 0);
 		if (err)
@@ -449,6 +451,7 @@ static int send_splice(struct method_ctx *ctx, const struct object *o)
 static int zcsend_file(struct method_ctx *ctx, const struct object *o)
 {
 	uint64_t off = o->off, left = o->len;
+	ssize_t n;
 
 	while (left) {
 		struct zcsend_file z;
@@ -459,17 +462,13 @@ static int zcsend_file(struct method_ctx *ctx, const struct object *o)
 		z.sock_fd = ctx->sock;
 		z.offset = off;
 		z.length = left;
-		ctx->c.syscalls++;
-		if (ioctl(ctx->dev, ZCSEND_IOC_SENDFILE, &z) < 0) {
-			if (errno == EINTR && !bench_stop_signal)
-				continue;
-			return -errno;
-		}
-		if (z.sent == 0 || z.sent > left)
-			return -EIO;
-		ctx->c.bytes += z.sent;
-		off += z.sent;
-		left -= z.sent;
+		n = counted(ctx, ioctl(ctx->dev, ZCSEND_IOC_SENDFILE, &z) < 0 ?
+			    -1 : (ssize_t)z.sent, EIO);
+		if (n < 0 || (uint64_t)n > left)
+			return n < 0 ? (int)n : -EIO;
+		ctx->c.bytes += (uint64_t)n;
+		off += (uint64_t)n;
+		left -= (uint64_t)n;
 	}
 	return 0;
 }
@@ -478,6 +477,7 @@ static int zcsend_file(struct method_ctx *ctx, const struct object *o)
 static int zcsend_vec(struct method_ctx *ctx, const struct object *o)
 {
 	uint64_t done = 0, total = o->hdr_len + o->len;
+	ssize_t sent;
 
 	while (done < total) {
 		struct zcsend_seg seg[2];
@@ -501,16 +501,12 @@ static int zcsend_vec(struct method_ctx *ctx, const struct object *o)
 		v.sock_fd = ctx->sock;
 		v.nr_segs = n;
 		v.segs = (uintptr_t)seg;
-		ctx->c.syscalls++;
-		if (ioctl(ctx->dev, ZCSEND_IOC_SENDVEC, &v) < 0) {
-			if (errno == EINTR && !bench_stop_signal)
-				continue;
-			return -errno;
-		}
-		if (v.sent == 0 || v.sent > total - done)
-			return -EIO;
-		ctx->c.bytes += v.sent;
-		done += v.sent;
+		sent = counted(ctx, ioctl(ctx->dev, ZCSEND_IOC_SENDVEC, &v) < 0 ?
+			       -1 : (ssize_t)v.sent, EIO);
+		if (sent < 0 || (uint64_t)sent > total - done)
+			return sent < 0 ? (int)sent : -EIO;
+		ctx->c.bytes += (uint64_t)sent;
+		done += (uint64_t)sent;
 	}
 	return 0;
 }
@@ -646,11 +642,9 @@ static int send_mapped(struct method_ctx *ctx, const struct object *o,
 	void *base;
 	int err;
 
-	if (o->hdr_len) {
-		err = send_all(ctx, o->hdr, o->hdr_len, MSG_MORE);
-		if (err)
-			return err;
-	}
+	err = send_header_more(ctx, o);
+	if (err)
+		return err;
 	err = map_range(ctx, o, &base, &maplen, &data);
 	if (err)
 		return err;
@@ -736,13 +730,12 @@ static int send_uring_splice(struct method_ctx *ctx, const struct object *o)
 	uint64_t off = o->off, left = o->len;
 	int err;
 
-	if (o->hdr_len) {
-		err = send_all(ctx, o->hdr, o->hdr_len, MSG_MORE);
-		if (err)
-			return err;
-	}
+	err = send_header_more(ctx, o);
+	if (err)
+		return err;
 	while (left) {
-		unsigned int want = left > (1 << 16) ? (1 << 16) : (unsigned int)left;
+		unsigned int want = left > SPLICE_CHUNK ? SPLICE_CHUNK :
+				    (unsigned int)left;
 		int res[2] = { 0, 0 };
 
 		err = uring_queue_splices(ctx, o->fd, off, want, want < left);
@@ -909,10 +902,6 @@ const int bench_nmethods = (int)(sizeof(bench_methods) / sizeof(bench_methods[0]
 
 const struct bench_method *method_by_name(const char *name)
 {
-	int i;
-
-	for (i = 0; i < bench_nmethods; i++)
-		if (strcmp(name, bench_methods[i].name) == 0)
-			return &bench_methods[i];
-	return NULL;
+	return find_by_name(bench_methods, bench_nmethods,
+			    sizeof(bench_methods[0]), name);
 }

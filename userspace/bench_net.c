@@ -16,7 +16,6 @@
 #include <netinet/tcp.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -25,26 +24,6 @@
 #include <unistd.h>
 
 #include "bench.h"
-
-/* Run a shell command built from fmt; 0 if it exited 0. */
-static int run_cmd(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-	int n, st;
-
-	va_start(ap, fmt);
-	n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(cmd))
-		return -1;
-	st = system(cmd);
-	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		fprintf(stderr, "zcsend bench: command failed: %s\n", cmd);
-		return -1;
-	}
-	return 0;
-}
 
 static int enter_netns(const char *name)
 {
@@ -386,12 +365,8 @@ const int bench_nroutes = (int)(sizeof(bench_routes) / sizeof(bench_routes[0]));
 
 const struct bench_route *route_by_name(const char *name)
 {
-	int i;
-
-	for (i = 0; i < bench_nroutes; i++)
-		if (strcmp(name, bench_routes[i].name) == 0)
-			return &bench_routes[i];
-	return NULL;
+	return find_by_name(bench_routes, bench_nroutes,
+			    sizeof(bench_routes[0]), name);
 }
 
 int route_setup(struct route *r, const struct bench_route *def)

@@ -25,7 +25,6 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,24 +75,6 @@ static char tmpdir[64];
 static struct ngx_inst inst[NM_COUNT];
 static struct ngx_run res[NGX_ROUTES][NW_COUNT][NM_COUNT][NGX_RUNS];
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st)) {
-		fprintf(stderr, "zcsend bench: command failed: %s\n", cmd);
-		return -1;
-	}
-	return 0;
-}
-
 static int write_text(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -111,14 +92,14 @@ static int make_tree(const struct ngx_opts *o)
 	uint64_t span = o->obj_max - o->obj_min, sz;
 	int i;
 
-	if (sh("mkdir -p %s/www/s %s/logs", tmpdir, tmpdir))
+	if (run_cmd("mkdir -p %s/www/s %s/logs", tmpdir, tmpdir))
 		return -1;
 	for (i = 0; i < o->objects; i++) {
 		sz = o->obj_min + (o->objects > 1 ? span * (uint64_t)i / (uint64_t)(o->objects - 1) : 0);
-		if (sh("head -c %" PRIu64 " /dev/urandom > %s/www/s/%d", sz, tmpdir, i))
+		if (run_cmd("head -c %" PRIu64 " /dev/urandom > %s/www/s/%d", sz, tmpdir, i))
 			return -1;
 	}
-	return sh("head -c %" PRIu64 " /dev/urandom > %s/www/large", o->size, tmpdir);
+	return run_cmd("head -c %" PRIu64 " /dev/urandom > %s/www/large", o->size, tmpdir);
 }
 
 /* wrk scripts: small.lua picks a file at random, large.lua the one file. */
@@ -249,7 +230,7 @@ static int start_nginx(const struct ngx_opts *o, enum ngx_mode m, const char *ad
 	snprintf(port, sizeof(port), "%d", NGX_PORT + m);
 	for (i = 0; i < 100; i++) {
 		if (worker_of(inst[m].master) &&
-		    sh("curl -s -o /dev/null -f http://%s:%s/large -r 0-0", addr, port) == 0)
+		    run_cmd("curl -s -o /dev/null -f http://%s:%s/large -r 0-0", addr, port) == 0)
 			return 0;
 		usleep(100000);
 	}
@@ -421,6 +402,93 @@ static void usage(FILE *f)
 "  --shim PATH         libzcsend-preload.so (default: beside this tool)\n");
 }
 
+/* nginx as scripts/setup unpacked it: $ZCSEND_CACHE/nginx/VERSION/... */
+static void default_nginx(char *out, size_t len)
+{
+	const char *cache = getenv("ZCSEND_CACHE");
+	char ver[128] = "", path[PATH_MAX];
+	FILE *f;
+
+	cache = cache && *cache ? cache : "/var/cache/zcsend";
+	snprintf(path, sizeof(path), "%s/nginx/current", cache);
+	f = fopen(path, "r");
+	if (f) {
+		if (fgets(ver, sizeof(ver), f))
+			ver[strcspn(ver, "\n")] = 0;
+		fclose(f);
+	}
+	snprintf(out, len, "%s/nginx/%s/usr/sbin/nginx", cache, ver);
+}
+
+/* libzcsend-preload.so beside this tool, else where the package puts it. */
+static void default_shim(char *out, size_t len)
+{
+	char exe[PATH_MAX - 64];
+	ssize_t n;
+
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = 0;
+	if (strrchr(exe, '/'))
+		*strrchr(exe, '/') = 0;
+	snprintf(out, len, "%s/libzcsend-preload.so", exe);
+	if (access(out, R_OK))
+		snprintf(out, len, "/usr/lib/x86_64-linux-gnu/zcsend/libzcsend-preload.so");
+}
+
+static void default_opts(struct ngx_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->runs = 3;
+	o->duration = 5;
+	o->connections = 16;
+	o->threads = 1;
+	o->objects = 256;
+	o->obj_min = 4096;
+	o->obj_max = 65536;
+	o->size = 64 << 20;
+	default_nginx(o->nginx, sizeof(o->nginx));
+	default_shim(o->shim, sizeof(o->shim));
+}
+
+static int add_route(const char *name, void *arg)
+{
+	struct ngx_opts *o = arg;
+
+	if (!route_by_name(name) || o->nroutes == NGX_ROUTES)
+		return -1;
+	o->routes[o->nroutes++] = route_by_name(name);
+	return 0;
+}
+
+/* One option: 0, or -1 if its value is bad. */
+static int parse_opt(int c, char *arg, struct ngx_opts *o)
+{
+	switch (c) {
+	case 'w': return strcmp(arg, "nginx") ? -1 : 0;
+	case 'r': o->nroutes = 0; return for_each_item(arg, add_route, o);
+	case 'n': o->runs = atoi(arg); return 0;
+	case 'd': o->duration = atoi(arg); return 0;
+	case 'c': o->connections = atoi(arg); return 0;
+	case 't': o->threads = atoi(arg); return 0;
+	case 'o': o->objects = atoi(arg); return 0;
+	case 'O': return parse_size_range(arg, &o->obj_min, &o->obj_max);
+	case 's': return parse_size(arg, &o->size) || !o->size ? -1 : 0;
+	case 'j': o->json_file = arg; return 0;
+	case 'N': snprintf(o->nginx, sizeof(o->nginx), "%s", arg); return 0;
+	case 'S': snprintf(o->shim, sizeof(o->shim), "%s", arg); return 0;
+	default: return -1;
+	}
+}
+
+static int opts_valid(const struct ngx_opts *o)
+{
+	return o->runs >= 1 && o->runs <= NGX_RUNS && o->duration >= 1 &&
+	       o->connections >= 1 && o->threads >= 1 &&
+	       o->threads <= o->connections && o->objects >= 1 &&
+	       o->objects <= 100000;
+}
+
+/* -1 to go on, else the exit status (usage printed). */
 static int parse(int argc, char **argv, struct ngx_opts *o)
 {
 	static const struct option lo[] = {
@@ -439,78 +507,19 @@ static int parse(int argc, char **argv, struct ngx_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	const char *cache = getenv("ZCSEND_CACHE");
-	char exe[PATH_MAX - 64], ver[128] = "", path[PATH_MAX + 64], *tok, *save;
-	ssize_t len;
-	FILE *f;
 	int c;
 
-	memset(o, 0, sizeof(*o));
-	o->runs = 3;
-	o->duration = 5;
-	o->connections = 16;
-	o->threads = 1;
-	o->objects = 256;
-	o->obj_min = 4096;
-	o->obj_max = 65536;
-	o->size = 64 << 20;
-	cache = cache && *cache ? cache : "/var/cache/zcsend";
-	snprintf(path, sizeof(path), "%s/nginx/current", cache);
-	f = fopen(path, "r");
-	if (f) {
-		if (fgets(ver, sizeof(ver), f))
-			ver[strcspn(ver, "\n")] = 0;
-		fclose(f);
-	}
-	snprintf(o->nginx, sizeof(o->nginx), "%s/nginx/%s/usr/sbin/nginx", cache, ver);
-	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	exe[len > 0 ? len : 0] = 0;
-	if (strrchr(exe, '/'))
-		*strrchr(exe, '/') = 0;
-	snprintf(o->shim, sizeof(o->shim), "%s/libzcsend-preload.so", exe);
-	if (access(o->shim, R_OK))
-		snprintf(o->shim, sizeof(o->shim),
-			 "/usr/lib/x86_64-linux-gnu/zcsend/libzcsend-preload.so");
-
+	default_opts(o);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		switch (c) {
-		case 'w':
-			if (strcmp(optarg, "nginx"))
-				goto bad;
-			break;
-		case 'r':
-			o->nroutes = 0;
-			for (tok = strtok_r(optarg, ",", &save); tok;
-			     tok = strtok_r(NULL, ",", &save)) {
-				if (!route_by_name(tok) || o->nroutes == NGX_ROUTES)
-					goto bad;
-				o->routes[o->nroutes++] = route_by_name(tok);
-			}
-			break;
-		case 'n': o->runs = atoi(optarg); break;
-		case 'd': o->duration = atoi(optarg); break;
-		case 'c': o->connections = atoi(optarg); break;
-		case 't': o->threads = atoi(optarg); break;
-		case 'o': o->objects = atoi(optarg); break;
-		case 'O':
-			if (parse_size_range(optarg, &o->obj_min, &o->obj_max))
-				goto bad;
-			break;
-		case 's':
-			if (parse_size(optarg, &o->size) || !o->size)
-				goto bad;
-			break;
-		case 'j': o->json_file = optarg; break;
-		case 'N': snprintf(o->nginx, sizeof(o->nginx), "%s", optarg); break;
-		case 'S': snprintf(o->shim, sizeof(o->shim), "%s", optarg); break;
-		case 'h': usage(stdout); return 0;
-		default: goto bad;
+		if (c == 'h') {
+			usage(stdout);
+			return 0;
 		}
+		if (parse_opt(c, optarg, o))
+			goto bad;
 	}
-	if (optind < argc || o->runs < 1 || o->runs > NGX_RUNS || o->duration < 1 ||
-	    o->connections < 1 || o->threads < 1 || o->threads > o->connections ||
-	    o->objects < 1 || o->objects > 100000)
+	if (optind < argc || !opts_valid(o))
 		goto bad;
 	if (!o->nroutes) {
 		o->routes[o->nroutes++] = route_by_name("loopback");
@@ -537,97 +546,129 @@ static void report_shim(void)
 	fclose(f);
 }
 
+/* nginx, the shim, wrk and curl are there: 0, or 1 (printed). */
+static int check_tools(const struct ngx_opts *o)
+{
+	if (access(o->nginx, X_OK)) {
+		fprintf(stderr, "zcsend bench: no nginx at %s (run scripts/setup)\n", o->nginx);
+		return 1;
+	}
+	if (access(o->shim, R_OK)) {
+		fprintf(stderr, "zcsend bench: no %s (make userspace)\n", o->shim);
+		return 1;
+	}
+	if (run_cmd("command -v wrk curl > /dev/null"))
+		return 1;
+	if (access("/dev/zcsend", R_OK | W_OK))
+		fprintf(stderr, "zcsend bench: /dev/zcsend not usable: the shim will fall back to sendfile\n");
+	return 0;
+}
+
+/* Warm the page cache and the connections once per mode: 0 or 1. */
+static int warm_up(const struct ngx_opts *o, const struct route *r,
+		   const char *addr)
+{
+	struct ngx_opts warm = { .threads = o->threads,
+				 .connections = o->connections, .duration = 1 };
+	struct ngx_run ignored;
+	int w, m;
+
+	for (w = 0; w < NW_COUNT; w++)
+		for (m = 0; m < NM_COUNT; m++)
+			if (run_wrk(&warm, r, addr, m, w, &ignored))
+				return 1;
+	return 0;
+}
+
+/* Run i of every workload and mode on route ri, interleaved: 0 or 1. */
+static int measure_run(const struct ngx_opts *o, int ri, const struct route *r,
+		       const char *addr, int i)
+{
+	int w, m;
+
+	for (w = 0; w < NW_COUNT; w++)
+		for (m = 0; m < NM_COUNT; m++) {
+			struct ngx_run *x = &res[ri][w][m][i];
+
+			if (run_wrk(o, r, addr, m, w, x))
+				return 1;
+			fprintf(stderr, "nginx %s %s %-6s run %d: %.0f req/s, %.1f MB/s, %.2f cpu s/GiB, p50 %.2f ms, p99 %.2f ms%s\n",
+				r->def->name, wl_names[w], mode_names[m], i + 1,
+				x->rps, x->mbps, x->cpu_per_gib, x->p50_ms, x->p99_ms,
+				x->ok ? "" : " (errors)");
+			if (!x->ok)
+				return 1;
+		}
+	return 0;
+}
+
+/* Every run on route ri, its three nginx started and stopped: 0 or 1. */
+static int bench_route(const struct ngx_opts *o, int ri)
+{
+	char addr[sizeof(((struct route *)0)->addr)];
+	struct route r;
+	int m, i, err = 0;
+
+	if (route_setup(&r, o->routes[ri]))
+		return 1;
+	/* nginx listens on the sending side: .1 of the receiver's /24. */
+	snprintf(addr, sizeof(addr), "%s", r.addr);
+	if (r.ns_recv[0] && strrchr(addr, '.'))
+		strcpy(strrchr(addr, '.') + 1, "1");
+	for (m = 0; m < NM_COUNT && !err; m++)
+		err = start_nginx(o, m, addr) ? 1 : 0;
+	if (!err)
+		err = warm_up(o, &r, addr);
+	for (i = 0; i < o->runs && !err; i++)
+		err = measure_run(o, ri, &r, addr, i);
+	for (m = 0; m < NM_COUNT; m++)
+		stop_nginx(m);
+	if (!err)
+		report_shim();
+	route_teardown(&r);
+	return err;
+}
+
+/* The table on stdout, and every run in --json's file: 0 or 1. */
+static int report(const struct ngx_opts *o)
+{
+	FILE *f;
+
+	print_table(o, stdout);
+	if (!o->json_file)
+		return 0;
+	f = fopen(o->json_file, "w");
+	if (!f) {
+		perror(o->json_file);
+		return 1;
+	}
+	print_json(o, f);
+	return fclose(f) ? 1 : 0;
+}
+
 int bench_nginx(int argc, char **argv)
 {
 	struct ngx_opts o;
-	struct route r;
-	char which[PATH_MAX + 16];
-	int ri, w, m, i, st, err = 0;
+	int ri, m, st, err = 0;
 
 	st = parse(argc, argv, &o);
 	if (st >= 0)
 		return st;
-	if (access(o.nginx, X_OK)) {
-		fprintf(stderr, "zcsend bench: no nginx at %s (run scripts/setup)\n", o.nginx);
+	if (check_tools(&o))
 		return 1;
-	}
-	if (access(o.shim, R_OK)) {
-		fprintf(stderr, "zcsend bench: no %s (make userspace)\n", o.shim);
-		return 1;
-	}
-	snprintf(which, sizeof(which), "command -v wrk curl > /dev/null");
-	if (sh("%s", which))
-		return 1;
-	if (access("/dev/zcsend", R_OK | W_OK))
-		fprintf(stderr, "zcsend bench: /dev/zcsend not usable: the shim will fall back to sendfile\n");
 	signal(SIGPIPE, SIG_IGN);
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/zcsend-nginx-bench.XXXXXX");
 	if (!mkdtemp(tmpdir)) {
 		perror("zcsend bench: mkdtemp");
 		return 1;
 	}
-	if (make_tree(&o) || make_scripts(&o)) {
-		err = 1;
-		goto out;
-	}
-	for (ri = 0; ri < o.nroutes && !err; ri++) {
-		char addr[sizeof(r.addr)];
-
-		if (route_setup(&r, o.routes[ri])) {
-			err = 1;
-			break;
-		}
-		/* nginx listens on the sending side: .1 of the receiver's /24. */
-		snprintf(addr, sizeof(addr), "%s", r.addr);
-		if (r.ns_recv[0] && strrchr(addr, '.'))
-			strcpy(strrchr(addr, '.') + 1, "1");
-		for (m = 0; m < NM_COUNT && !err; m++)
-			err = start_nginx(&o, m, addr) ? 1 : 0;
-		/* Warm the page cache and the connections once per mode. */
-		for (w = 0; w < NW_COUNT && !err; w++)
-			for (m = 0; m < NM_COUNT && !err; m++) {
-				struct ngx_run warm;
-
-				err = run_wrk(&(struct ngx_opts){ .threads = o.threads,
-						.connections = o.connections, .duration = 1 },
-					      &r, addr, m, w, &warm) ? 1 : 0;
-			}
-		for (i = 0; i < o.runs && !err; i++)
-			for (w = 0; w < NW_COUNT && !err; w++)
-				for (m = 0; m < NM_COUNT && !err; m++) {
-					struct ngx_run *x = &res[ri][w][m][i];
-
-					err = run_wrk(&o, &r, addr, m, w, x) ? 1 : 0;
-					fprintf(stderr, "nginx %s %s %-6s run %d: %.0f req/s, %.1f MB/s, %.2f cpu s/GiB, p50 %.2f ms, p99 %.2f ms%s\n",
-						r.def->name, wl_names[w], mode_names[m], i + 1,
-						x->rps, x->mbps, x->cpu_per_gib, x->p50_ms, x->p99_ms,
-						x->ok ? "" : " (errors)");
-					if (!x->ok)
-						err = 1;
-				}
-		for (m = 0; m < NM_COUNT; m++)
-			stop_nginx(m);
-		if (!err)
-			report_shim();
-		route_teardown(&r);
-	}
-	if (!err) {
-		print_table(&o, stdout);
-		if (o.json_file) {
-			FILE *f = fopen(o.json_file, "w");
-
-			if (!f) {
-				perror(o.json_file);
-				err = 1;
-			} else {
-				print_json(&o, f);
-				fclose(f);
-			}
-		}
-	}
-out:
+	err = make_tree(&o) || make_scripts(&o);
+	for (ri = 0; ri < o.nroutes && !err; ri++)
+		err = bench_route(&o, ri);
+	if (!err)
+		err = report(&o);
 	for (m = 0; m < NM_COUNT; m++)
 		stop_nginx(m);
-	sh("rm -rf %s", tmpdir);
+	run_cmd("rm -rf %s", tmpdir);
 	return err;
 }

@@ -294,18 +294,26 @@ int trace_start(void)
 	return 0;
 }
 
+/* A probe's hist file, or NULL. */
+static FILE *open_hist(enum probe_id p)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/events/%s/%s/hist", tracedir, GROUP,
+		 probes[p].name);
+	return fopen(path, "re");
+}
+
 /* Sum "FIELD: N" and "hitcount: N" over every entry of a hist file. */
 static int read_hist_field(enum probe_id p, const char *field, int64_t *sum,
 			   uint64_t *hits)
 {
-	char path[256], line[512], key[40];
+	char line[512], key[40];
 	FILE *f;
 
 	*sum = 0;
 	*hits = 0;
-	snprintf(path, sizeof(path), "%s/events/%s/%s/hist", tracedir, GROUP,
-		 probes[p].name);
-	f = fopen(path, "re");
+	f = open_hist(p);
 	if (!f)
 		return -1;
 	snprintf(key, sizeof(key), " %s:", field ? field : "hitcount");
@@ -342,13 +350,11 @@ static int read_hist(enum probe_id p, struct trace_sample *s)
  */
 static int read_hist_stacks(struct trace_sample *s)
 {
-	char path[256], line[512];
 	int in_segment = 0, in_coalesce = 0;
+	char line[512];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/events/%s/%s/hist", tracedir, GROUP,
-		 probes[PROBE_SKB_COPY_BITS].name);
-	f = fopen(path, "re");
+	f = open_hist(PROBE_SKB_COPY_BITS);
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {

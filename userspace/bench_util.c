@@ -4,8 +4,11 @@
  * tests (userspace/tests/bench.sh) can build this file on its own.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "bench.h"
 
@@ -179,6 +182,37 @@ const char *fmt_secs(char *buf, size_t len, double secs)
 	else
 		snprintf(buf, len, "%.0f us", secs * 1e6);
 	return buf;
+}
+
+int run_cmd(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+	int n, st;
+
+	va_start(ap, fmt);
+	n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(cmd))
+		return -1;
+	st = system(cmd);
+	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		fprintf(stderr, "zcsend bench: command failed: %s\n", cmd);
+		return -1;
+	}
+	return 0;
+}
+
+const void *find_by_name(const void *table, int n, size_t size,
+			 const char *name)
+{
+	const char *entry = table;
+	int i;
+
+	for (i = 0; i < n; i++, entry += size)
+		if (strcmp(name, *(const char *const *)entry) == 0)
+			return entry;
+	return NULL;
 }
 
 int for_each_item(const char *list, int (*fn)(const char *item, void *arg),

@@ -37,10 +37,8 @@ static int config_show(struct zc_genl *g, bool json)
 {
 	uint32_t batch_pages;
 
-	if (zc_config_get(g, &batch_pages)) {
-		zc_genl_perror(g, "config");
+	if (zc_genl_status(g, zc_config_get(g, &batch_pages), "config"))
 		return 1;
-	}
 	if (json)
 		printf("{\"batch_pages\": %" PRIu32 "}\n", batch_pages);
 	else
@@ -52,13 +50,9 @@ static int config_set(struct zc_genl *g, const char *name, uint32_t value)
 {
 	char what[64];
 
-	if (zc_config_set(g, tunable_attr(name), value)) {
-		snprintf(what, sizeof(what), "config set %s %" PRIu32, name,
-			 value);
-		zc_genl_perror(g, what);
-		return 1;
-	}
-	return 0;
+	snprintf(what, sizeof(what), "config set %s %" PRIu32, name, value);
+	return zc_genl_status(g, zc_config_set(g, tunable_attr(name), value),
+			      what);
 }
 
 static void config_usage(FILE *out)
@@ -152,11 +146,9 @@ int cmd_config(int argc, char **argv)
 	ret = parse_config_opts(argc, argv, &json, &name, &value);
 	if (ret)
 		return ret < 0 ? 0 : ret;
-	g = zc_genl_alloc();
-	if (!g) {
-		zc_genl_alloc_perror(errno);
+	g = zc_genl_open();
+	if (!g)
 		return 1;
-	}
 	ret = name ? config_set(g, name, value) : config_show(g, json);
 	zc_genl_free(g);
 	return ret;

@@ -224,34 +224,47 @@ void zc_genl_free(struct zc_genl *g)
 }
 
 /**
- * zc_genl_alloc_perror() - say why zc_genl_alloc() failed
- * @err: its errno
+ * zc_genl_open() - zc_genl_alloc(), saying on stderr why it failed
+ *
+ * Return: the context, or NULL (the reason printed).
  */
-void zc_genl_alloc_perror(int err)
+struct zc_genl *zc_genl_open(void)
 {
-	if (err == ENOENT)
+	struct zc_genl *g = zc_genl_alloc();
+
+	if (g)
+		return g;
+	if (errno == ENOENT)
 		fprintf(stderr, "zcsend: module not loaded (generic netlink family '%s' not found)\n",
 			ZCSEND_GENL_NAME);
 	else
 		fprintf(stderr, "zcsend: netlink family '%s': %s\n",
-			ZCSEND_GENL_NAME, strerror(err));
+			ZCSEND_GENL_NAME, strerror(errno));
+	return NULL;
 }
 
 /**
- * zc_genl_perror() - "zcsend: WHAT: strerror (kernel: message)"
- * @g: the context, after a request failed
+ * zc_genl_status() - a request's outcome as the tool's exit status
+ * @g: the context
+ * @err: what the request returned: 0 or a positive errno
  * @what: the request, for the reader
+ *
+ * Return: 0 if @err is 0, else 1 after "zcsend: WHAT: strerror (kernel:
+ * message)" on stderr.
  */
-void zc_genl_perror(const struct zc_genl *g, const char *what)
+int zc_genl_status(const struct zc_genl *g, int err, const char *what)
 {
-	if (g->err == EPERM)
+	if (!err)
+		return 0;
+	if (err == EPERM)
 		fprintf(stderr, "zcsend: %s: %s (needs CAP_NET_ADMIN)\n", what,
-			strerror(g->err));
+			strerror(err));
 	else if (g->extack[0])
 		fprintf(stderr, "zcsend: %s: %s (kernel: %s)\n", what,
-			strerror(g->err), g->extack);
+			strerror(err), g->extack);
 	else
-		fprintf(stderr, "zcsend: %s: %s\n", what, strerror(g->err));
+		fprintf(stderr, "zcsend: %s: %s\n", what, strerror(err));
+	return 1;
 }
 
 /**

@@ -39,8 +39,8 @@ struct zc_genl {
 
 struct zc_genl *zc_genl_alloc(void);
 void zc_genl_free(struct zc_genl *g);
-void zc_genl_alloc_perror(int err);
-void zc_genl_perror(const struct zc_genl *g, const char *what);
+struct zc_genl *zc_genl_open(void);
+int zc_genl_status(const struct zc_genl *g, int err, const char *what);
 
 struct nl_msg *zc_genl_msg(struct zc_genl *g, uint8_t cmd, bool dump);
 int zc_genl_send(struct zc_genl *g, struct nl_msg *msg);

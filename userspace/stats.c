@@ -112,14 +112,11 @@ static int stats_sample(struct zc_genl *g, bool json, bool per_cpu)
 	struct zc_stats sum;
 	int ret = 1;
 
-	if (zc_stats_get(g, &sum)) {
-		zc_genl_perror(g, "stats");
+	if (zc_genl_status(g, zc_stats_get(g, &sum), "stats"))
 		return 1;
-	}
-	if (per_cpu && zc_stats_dump(g, stats_list_add, &l)) {
-		zc_genl_perror(g, "stats --per-cpu");
+	if (per_cpu && zc_genl_status(g, zc_stats_dump(g, stats_list_add, &l),
+				      "stats --per-cpu"))
 		goto out;
-	}
 	print_sample(&sum, per_cpu ? &l : NULL, json);
 	if (fflush(stdout) == EOF) {
 		perror("zcsend: stdout");
@@ -175,15 +172,6 @@ static int stats_watch(struct zc_genl *g, bool json, bool per_cpu,
 			perror("zcsend: nanosleep");
 			return 1;
 		}
-	}
-	return 0;
-}
-
-static int stats_reset(struct zc_genl *g)
-{
-	if (zc_stats_reset(g)) {
-		zc_genl_perror(g, "stats reset");
-		return 1;
 	}
 	return 0;
 }
@@ -269,13 +257,11 @@ int cmd_stats(int argc, char **argv)
 	ret = parse_stats_opts(argc, argv, &o);
 	if (ret)
 		return ret < 0 ? 0 : ret;
-	g = zc_genl_alloc();
-	if (!g) {
-		zc_genl_alloc_perror(errno);
+	g = zc_genl_open();
+	if (!g)
 		return 1;
-	}
 	if (o.reset)
-		ret = stats_reset(g);
+		ret = zc_genl_status(g, zc_stats_reset(g), "stats reset");
 	else if (o.interval > 0)
 		ret = stats_watch(g, o.json, o.per_cpu, o.interval);
 	else

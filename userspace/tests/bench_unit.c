@@ -34,15 +34,12 @@ static int count_item(const char *item, void *arg)
 	return strcmp(item, "stop") == 0 ? 7 : 0;
 }
 
-int main(void)
+static void test_spread(void)
 {
 	double odd[] = { 5, 1, 3 }, even[] = { 4, 1, 3, 2 }, one[] = { 42 };
 	double neg[] = { -1, -5, 10, 0, 2 }, big[100];
 	struct spread s;
-	char buf[32];
-	uint64_t v, w;
-	unsigned long u;
-	int i, count;
+	int i;
 
 	s = spread_of(odd, 3);
 	check(near(s.median, 3) && near(s.min, 1) && near(s.max, 5), "median/min/max of 3 (odd)");
@@ -59,6 +56,12 @@ int main(void)
 		big[i] = 100 - i;
 	s = spread_of(big, 100);
 	check(near(s.median, 50.5) && near(s.min, 1) && near(s.max, 100), "100 samples (heap path)");
+}
+
+static void test_parse(void)
+{
+	uint64_t v, w;
+	unsigned long u;
 
 	check(parse_size("4096", &v) == 0 && v == 4096, "size 4096");
 	check(parse_size("1M", &v) == 0 && v == 1048576, "size 1M");
@@ -85,6 +88,11 @@ int main(void)
 	check(parse_uint("11", 10, &u) == -1, "uint above max refused");
 	check(parse_uint("0", 10, &u) == -1, "uint 0 refused");
 	check(parse_uint("3a", 10, &u) == -1, "uint junk refused");
+}
+
+static void test_fmt(void)
+{
+	char buf[32];
 
 	check(strcmp(fmt_bytes(buf, sizeof(buf), 512), "512 B") == 0, "512 B");
 	check(strcmp(fmt_bytes(buf, sizeof(buf), 1 << 20), "1.00 MiB") == 0, "1.00 MiB");
@@ -98,14 +106,26 @@ int main(void)
 	check(strcmp(fmt_secs(buf, sizeof(buf), 4.561), "4.56 s") == 0, "4.56 s");
 	check(strcmp(fmt_secs(buf, sizeof(buf), 0.000789), "789 us") == 0, "789 us");
 	check(strcmp(fmt_bytes(buf, 6, 1 << 20), "1.00 ") == 0, "a short buffer truncates, never overflows");
+}
 
-	count = 0;
+static void test_for_each_item(void)
+{
+	int count = 0;
+
 	check(for_each_item("a,b,c", count_item, &count) == 0 && count == 3, "list of 3");
 	count = 0;
 	check(for_each_item("a,stop,c", count_item, &count) == 7 && count == 2, "list stops at the callback's error");
 	check(for_each_item("a,,c", count_item, &count) == -1, "empty item refused");
 	check(for_each_item("", count_item, &count) == -1, "empty list refused");
 	check(for_each_item("a,", count_item, &count) == -1, "trailing comma refused");
+}
+
+int main(void)
+{
+	test_spread();
+	test_parse();
+	test_fmt();
+	test_for_each_item();
 	printf("1..%d\n", n);
 	return failed;
 }

@@ -555,18 +555,9 @@ static void case_route(const char *name, enum peer peer, bool want_ioctl)
 	    want_ioctl ? "through the ioctl" : "to the real sendfile");
 }
 
-int main(int argc, char **argv)
+/* Calls that succeed, to each kind of output, against sendfile's result. */
+static void cases_calls(void)
 {
-	struct sigaction sa = { .sa_handler = on_sigpipe };
-	int file, pipefd[2], sock[2], wronly;
-	off_t neg = -1, zero = 0;
-
-	expect_ioctl = argc > 1 && !strcmp(argv[1], "--ioctl");
-	sigaction(SIGPIPE, &sa, NULL);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("TAP version 13\n");
-	printf("# device expected: %s\n", expect_ioctl ? "yes (ioctl)" : "no (fallback)");
-
 	case_call("TCP, offset 1234, 100000 of 200000 bytes",
 		  &(struct call){ PEER_TCP, 200000, O_RDONLY, false, 1234, 100000 });
 	case_call("TCP, NULL offset: file position 777 used and moved",
@@ -591,32 +582,56 @@ int main(int argc, char **argv)
 		  &(struct call){ PEER_UNIX, 50000, O_RDONLY, false, 3, 40000 });
 	case_call("connected UDP socket",
 		  &(struct call){ PEER_UDP, 5000, O_RDONLY, false, 0, 1000 });
+}
+
+/* Calls whose outcome depends on the peer or on signals. */
+static void cases_runs(void)
+{
 	case_run("TCP, whole 3 MiB + 1 file in a loop from the returned offset", run_loop);
 	case_run("TCP non-blocking, nobody reads: partial counts, then EAGAIN", run_eagain);
 	case_run("TCP blocking, full, signal without SA_RESTART: EINTR", run_eintr);
 	case_run("TCP shut down for writing: EPIPE twice, SIGPIPE twice", run_epipe);
 	case_run("TCP reset by the peer: ECONNRESET, then EPIPE", run_reset);
+}
+
+/* Arguments sendfile refuses: the same errno from the shim. */
+static void cases_bad_args(void)
+{
+	int file, pipefd[2], sock[2], wronly, out, in, lone;
+	off_t neg = -1, zero = 0;
 
 	file = make_file(1000, O_RDONLY);
 	wronly = make_file(1000, O_WRONLY);
 	if (pipe2(pipefd, O_CLOEXEC) || socketpair(AF_UNIX, SOCK_STREAM, 0, sock))
 		die("pipe\n");
-	{
-		int out, in, lone = socket(AF_INET6, SOCK_STREAM, 0);
+	lone = socket(AF_INET6, SOCK_STREAM, 0);
+	tcp_pair(&out, &in);
+	case_bad("input a pipe, with an offset", out, pipefd[0], &zero, 10);
+	case_bad("input a pipe, NULL offset", out, pipefd[0], NULL, 10);
+	case_bad("input opened O_WRONLY: EBADF", out, wronly, &zero, 10);
+	case_bad("input a closed fd: EBADF", out, 999, &zero, 10);
+	case_bad("output a closed fd: EBADF", 998, file, &zero, 10);
+	case_bad("negative offset: EINVAL", out, file, &neg, 10);
+	case_bad("output the input file itself (not a socket)", file, file, &zero, 10);
+	case_bad("unconnected TCP socket", lone, file, &zero, 10);
+	close(out);
+	close(in);
+	close(lone);
+}
 
-		tcp_pair(&out, &in);
-		case_bad("input a pipe, with an offset", out, pipefd[0], &zero, 10);
-		case_bad("input a pipe, NULL offset", out, pipefd[0], NULL, 10);
-		case_bad("input opened O_WRONLY: EBADF", out, wronly, &zero, 10);
-		case_bad("input a closed fd: EBADF", out, 999, &zero, 10);
-		case_bad("output a closed fd: EBADF", 998, file, &zero, 10);
-		case_bad("negative offset: EINVAL", out, file, &neg, 10);
-		case_bad("output the input file itself (not a socket)", file, file, &zero, 10);
-		case_bad("unconnected TCP socket", lone, file, &zero, 10);
-		close(out);
-		close(in);
-		close(lone);
-	}
+int main(int argc, char **argv)
+{
+	struct sigaction sa = { .sa_handler = on_sigpipe };
+
+	expect_ioctl = argc > 1 && !strcmp(argv[1], "--ioctl");
+	sigaction(SIGPIPE, &sa, NULL);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("TAP version 13\n");
+	printf("# device expected: %s\n", expect_ioctl ? "yes (ioctl)" : "no (fallback)");
+
+	cases_calls();
+	cases_runs();
+	cases_bad_args();
 	case_fork();
 	case_threads();
 	case_route("TCP", PEER_TCP, expect_ioctl);
