@@ -89,20 +89,6 @@ static uint64_t rnd_len(void)
 	return rnd_below(max[rnd_below(4)] + 1);
 }
 
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /* scripts/nic-setup up: parse its NIC_*=VALUE lines. */
 static int nics_up(void)
 {
@@ -208,9 +194,8 @@ static pid_t start_receiver(const unsigned char *want, size_t len, int *port)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	socklen_t salen = sizeof(sa);
-	static unsigned char buf[256 * 1024];
-	int pfd[2], ns, ls, cs, bad = 0;
-	size_t got = 0;
+	int pfd[2], ns, ls, cs, st;
+	size_t got;
 	char path[128];
 	pid_t pid;
 
@@ -245,23 +230,11 @@ static pid_t start_receiver(const unsigned char *want, size_t len, int *port)
 	cs = accept(ls, NULL, NULL);
 	if (cs < 0)
 		_exit(3);
-	for (;;) {
-		ssize_t n = read(cs, buf, sizeof(buf));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			_exit(3);
-		if (!n)
-			break;
-		if (got + n > len || memcmp(buf, want + got, n))
-			bad = 1;
-		got += n;
-	}
-	if (bad || got != len)
+	st = zcsend_recv_compare(cs, want, len, &got);
+	if (st == 1 || st == 2)
 		fprintf(stderr, "# receiver: %zu bytes of %zu, %s\n", got, len,
-			bad ? "different bytes" : "same bytes");
-	_exit(bad ? 1 : got == len ? 0 : 2);
+			st == 1 ? "different bytes" : "same bytes");
+	_exit(st);
 }
 
 static int receiver_status(pid_t pid)
@@ -356,7 +329,7 @@ FIXTURE_TEARDOWN(link)
 
 TEST_F(link, offloads_on)
 {
-	EXPECT_EQ(0, run("%s/scripts/nic-setup features tx --expect-on | sed 's/^/# /'",
+	EXPECT_EQ(0, zcsend_run("%s/scripts/nic-setup features tx --expect-on | sed 's/^/# /'",
 			 top));
 }
 
@@ -424,7 +397,7 @@ FIXTURE_SETUP(nic)
 	self->want = malloc(VEC_SEGS * (2 * MIB + ZCSEND_INLINE_MAX));
 	ASSERT_NE(NULL, self->want);
 	/* sg off also turns TSO off; sg on again brings both back. */
-	ASSERT_EQ(0, run("%s/scripts/nic-setup offload tx sg %s", top,
+	ASSERT_EQ(0, zcsend_run("%s/scripts/nic-setup offload tx sg %s", top,
 			 variant->sg ? "on" : "off"));
 	rnd_state = seed ^ (variant->sg ? 0x5a5a : 0xa5a5);
 }
@@ -432,7 +405,7 @@ FIXTURE_SETUP(nic)
 FIXTURE_TEARDOWN(nic)
 {
 	if (!variant->sg)
-		run("%s/scripts/nic-setup offload tx sg on tso on gso on", top);
+		zcsend_run("%s/scripts/nic-setup offload tx sg on tso on gso on", top);
 	free(self->want);
 	if (self->file >= 0)
 		close(self->file);
@@ -495,7 +468,7 @@ static void one_case(struct __test_metadata *_metadata,
 	rx = start_receiver(want, exp, &port);
 	ASSERT_LT(0, rx);
 	if (how == HOW_TOOL) {
-		EXPECT_EQ(0, run("%s/userspace/zcsend send %s %s:%d --offset %"
+		EXPECT_EQ(0, zcsend_run("%s/userspace/zcsend send %s %s:%d --offset %"
 				 PRIu64 " --length %" PRIu64 " > /dev/null",
 				 top, file_path, rx_addr, port, off, len));
 	} else {
@@ -564,7 +537,7 @@ TEST_F_TIMEOUT(nic, tool_ranges, NIC_TIMEOUT)
 
 static int count_virtio_nics(void)
 {
-	return run("for d in /sys/class/net/*/device/driver; do readlink $d; done 2>/dev/null | grep -q '/virtio_net$'") == 0;
+	return zcsend_run("for d in /sys/class/net/*/device/driver; do readlink $d; done 2>/dev/null | grep -q '/virtio_net$'") == 0;
 }
 
 int main(int argc, char **argv)
@@ -601,6 +574,6 @@ int main(int argc, char **argv)
 	ret = test_harness_run(argc, argv);
 	unlink(file_path);
 	if (nic_ok)
-		run("%s/scripts/nic-setup down", top);
+		zcsend_run("%s/scripts/nic-setup down", top);
 	return ret;
 }

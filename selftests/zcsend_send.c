@@ -54,28 +54,13 @@ static void fill_pattern(unsigned char *buf, size_t len, uint32_t seed)
  */
 static pid_t start_receiver(int fd, const unsigned char *want, size_t len)
 {
-	static unsigned char buf[65536];
-	size_t got = 0;
-	int bad = 0;
+	size_t got;
 	pid_t pid;
 
 	pid = fork();
 	if (pid)
 		return pid;
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof(buf));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			_exit(3);
-		if (!n)
-			break;
-		if (got + n > len || memcmp(buf, want + got, n))
-			bad = 1;
-		got += n;
-	}
-	_exit(bad ? 1 : got == len ? 0 : 2);
+	_exit(zcsend_recv_compare(fd, want, len, &got));
 }
 
 static int receiver_status(pid_t pid)
@@ -248,6 +233,25 @@ static int real_sendfile_errno(int file_fd, int sock_fd)
 						0, 1, 0));		\
 	} while (0)
 
+/* The same for a file the test opens (@fd: the open's result), then closed. */
+#define EXPECT_OPENED_REFUSED(fd)					\
+	do {								\
+		int _fd = (fd);						\
+									\
+		ASSERT_LE(0, _fd);					\
+		EXPECT_REFUSED_AS_SENDFILE(_fd);			\
+		close(_fd);						\
+	} while (0)
+
+/* @fd's file opened again with @flags. */
+static int reopen(int fd, int flags)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return open(path, flags | O_CLOEXEC);
+}
+
 FIXTURE(refuse) {
 	int dev;
 	int file;	/* a 64 KiB tmpfs file */
@@ -304,11 +308,7 @@ TEST_F(refuse, file_is_pipe)
 
 TEST_F(refuse, file_is_dir)
 {
-	int d = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	ASSERT_LE(0, d);
-	EXPECT_REFUSED_AS_SENDFILE(d);
-	close(d);
+	EXPECT_OPENED_REFUSED(open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
 }
 
 TEST_F(refuse, file_is_socket)
@@ -318,20 +318,12 @@ TEST_F(refuse, file_is_socket)
 
 TEST_F(refuse, file_is_eventfd)
 {
-	int e = eventfd(0, EFD_CLOEXEC);
-
-	ASSERT_LE(0, e);
-	EXPECT_REFUSED_AS_SENDFILE(e);
-	close(e);
+	EXPECT_OPENED_REFUSED(eventfd(0, EFD_CLOEXEC));
 }
 
 TEST_F(refuse, file_is_proc)
 {
-	int f = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-
-	ASSERT_LE(0, f);
-	EXPECT_REFUSED_AS_SENDFILE(f);
-	close(f);
+	EXPECT_OPENED_REFUSED(open("/proc/self/status", O_RDONLY | O_CLOEXEC));
 }
 
 #ifndef __NR_memfd_secret
@@ -351,26 +343,12 @@ TEST_F(refuse, file_secretmem)
 
 TEST_F(refuse, file_o_path)
 {
-	char path[64];
-	int f;
-
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", self->file);
-	f = open(path, O_PATH | O_CLOEXEC);
-	ASSERT_LE(0, f);
-	EXPECT_REFUSED_AS_SENDFILE(f);
-	close(f);
+	EXPECT_OPENED_REFUSED(reopen(self->file, O_PATH));
 }
 
 TEST_F(refuse, file_write_only)
 {
-	char path[64];
-	int f;
-
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", self->file);
-	f = open(path, O_WRONLY | O_CLOEXEC);
-	ASSERT_LE(0, f);
-	EXPECT_REFUSED_AS_SENDFILE(f);
-	close(f);
+	EXPECT_OPENED_REFUSED(reopen(self->file, O_WRONLY));
 }
 
 TEST_F(refuse, bad_sock_fd)
@@ -629,11 +607,38 @@ static void fill_until_eagain(struct __test_metadata *_metadata, int dev,
 	TH_LOG("%llu bytes queued before EAGAIN", (unsigned long long)total);
 }
 
+typedef void (*nonblock_check_fn)(struct __test_metadata *_metadata,
+				  int dev, int ffd, int sock, size_t flen,
+				  uint32_t flags);
+
+/*
+ * @check on a new connection with 64 KiB buffers, non-blocking both ways:
+ * by ZCSEND_F_NONBLOCK, then by an O_NONBLOCK socket and no flag.
+ */
+static void check_both_nonblock_ways(struct __test_metadata *_metadata,
+				     int dev, int ffd, size_t flen,
+				     nonblock_check_fn check)
+{
+	int cli, srv;
+
+	ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &cli, &srv, 65536));
+	check(_metadata, dev, ffd, cli, flen,
+	      ZCSEND_F_NONBLOCK | ZCSEND_F_NOSIGNAL);
+	close(cli);
+	close(srv);
+
+	ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &cli, &srv, 65536));
+	ASSERT_EQ(0, fcntl(cli, F_SETFL, fcntl(cli, F_GETFL) | O_NONBLOCK));
+	check(_metadata, dev, ffd, cli, flen, ZCSEND_F_NOSIGNAL);
+	close(cli);
+	close(srv);
+}
+
 TEST(nonblock_full_buffer)
 {
 	size_t flen = 32 * MIB;
 	unsigned char *buf = malloc(flen);
-	int dev, ffd, cli, srv, fl;
+	int dev, ffd;
 
 	ASSERT_NE(NULL, buf);
 	fill_pattern(buf, flen, 7);
@@ -641,21 +646,7 @@ TEST(nonblock_full_buffer)
 	ASSERT_LE(0, ffd);
 	dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, dev);
-
-	ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &cli, &srv, 65536));
-	fill_until_eagain(_metadata, dev, ffd, cli, flen,
-			  ZCSEND_F_NONBLOCK | ZCSEND_F_NOSIGNAL);
-	close(cli);
-	close(srv);
-
-	/* The same with an O_NONBLOCK socket and no flag. */
-	ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &cli, &srv, 65536));
-	fl = fcntl(cli, F_GETFL);
-	ASSERT_EQ(0, fcntl(cli, F_SETFL, fl | O_NONBLOCK));
-	fill_until_eagain(_metadata, dev, ffd, cli, flen, ZCSEND_F_NOSIGNAL);
-	close(cli);
-	close(srv);
-
+	check_both_nonblock_ways(_metadata, dev, ffd, flen, fill_until_eagain);
 	close(dev);
 	close(ffd);
 	free(buf);
@@ -873,61 +864,101 @@ FIXTURE_TEARDOWN(vec)
 	close(self->dev);
 }
 
+/*
+ * A header, a range of a first file, a trailer and all of a second file:
+ * their segments in s[0..3] and the stream they make in want.
+ */
+struct four_parts {
+	size_t f1len, off1, len1, hlen, tlen, f2len;	/* given */
+	unsigned char *f1, *f2, *hdr, *trl, *want;
+	int fd1, fd2;
+	size_t total;
+	struct zcsend_seg s[4];
+};
+
+/* Fill @p's parts with patterns @seed to @seed + 3 and make its files. */
+static void four_parts_make(struct __test_metadata *_metadata,
+			    struct four_parts *p, int seed)
+{
+	p->total = p->hlen + p->len1 + p->tlen + p->f2len;
+	p->f1 = malloc(p->f1len);
+	p->f2 = malloc(p->f2len);
+	p->hdr = malloc(p->hlen);
+	p->trl = malloc(p->tlen);
+	p->want = malloc(p->total);
+	ASSERT_TRUE(p->f1 && p->f2 && p->hdr && p->trl && p->want);
+	fill_pattern(p->f1, p->f1len, seed);
+	fill_pattern(p->f2, p->f2len, seed + 1);
+	fill_pattern(p->hdr, p->hlen, seed + 2);
+	fill_pattern(p->trl, p->tlen, seed + 3);
+	p->fd1 = zcsend_make_file(NULL, p->f1, p->f1len);
+	p->fd2 = zcsend_make_file(NULL, p->f2, p->f2len);
+	ASSERT_LE(0, p->fd1);
+	ASSERT_LE(0, p->fd2);
+	memcpy(p->want, p->hdr, p->hlen);
+	memcpy(p->want + p->hlen, p->f1 + p->off1, p->len1);
+	memcpy(p->want + p->hlen + p->len1, p->trl, p->tlen);
+	memcpy(p->want + p->hlen + p->len1 + p->tlen, p->f2, p->f2len);
+	p->s[0] = (struct zcsend_seg){ .type = ZCSEND_SEG_INLINE,
+				       .addr = (uintptr_t)p->hdr,
+				       .length = p->hlen };
+	p->s[1] = (struct zcsend_seg){ .type = ZCSEND_SEG_FILE, .fd = p->fd1,
+				       .offset = p->off1, .length = p->len1 };
+	p->s[2] = (struct zcsend_seg){ .type = ZCSEND_SEG_INLINE,
+				       .addr = (uintptr_t)p->trl,
+				       .length = p->tlen };
+	p->s[3] = (struct zcsend_seg){ .type = ZCSEND_SEG_FILE, .fd = p->fd2,
+				       .length = p->f2len };
+}
+
+static void four_parts_free(struct four_parts *p)
+{
+	close(p->fd1);
+	close(p->fd2);
+	free(p->f1);
+	free(p->f2);
+	free(p->hdr);
+	free(p->trl);
+	free(p->want);
+}
+
+/* A receiver of the vec fixture's connection, expecting @len of @want. */
+static pid_t vec_receiver(FIXTURE_DATA(vec) *self, const unsigned char *want,
+			  size_t len)
+{
+	pid_t rx = start_receiver(self->srv, want, len);
+
+	close(self->srv);
+	self->srv = -1;
+	return rx;
+}
+
 /* Header + file range + trailer + second file, in order, byte-exact. */
 TEST_F(vec, header_file_trailer)
 {
-	size_t f1len = 300000, f2len = 5000, hlen = 123, tlen = 4096;
-	size_t off1 = 4097, len1 = 200001, total = hlen + len1 + tlen + f2len;
-	unsigned char *f1 = malloc(f1len), *f2 = malloc(f2len);
-	unsigned char *want = malloc(total);
-	unsigned char hdr[123], trl[4096];
+	struct four_parts p = { .f1len = 300000, .off1 = 4097, .len1 = 200001,
+				.hlen = 123, .tlen = 4096, .f2len = 5000 };
 	struct zcsend_seg s[5];
 	struct zcsend_vec v;
-	int fd1, fd2;
 	pid_t rx;
 
-	ASSERT_TRUE(f1 && f2 && want);
-	fill_pattern(f1, f1len, 11);
-	fill_pattern(f2, f2len, 12);
-	fill_pattern(hdr, hlen, 13);
-	fill_pattern(trl, tlen, 14);
-	fd1 = zcsend_make_file(NULL, f1, f1len);
-	fd2 = zcsend_make_file(NULL, f2, f2len);
-	ASSERT_LE(0, fd1);
-	ASSERT_LE(0, fd2);
-	memcpy(want, hdr, hlen);
-	memcpy(want + hlen, f1 + off1, len1);
-	memcpy(want + hlen + len1, trl, tlen);
-	memcpy(want + hlen + len1 + tlen, f2, f2len);
-
-	s[0] = (struct zcsend_seg){ .type = ZCSEND_SEG_INLINE,
-				    .addr = (uintptr_t)hdr, .length = hlen };
-	s[1] = (struct zcsend_seg){ .type = ZCSEND_SEG_FILE, .fd = fd1,
-				    .offset = off1, .length = len1 };
-	s[2] = (struct zcsend_seg){ .type = ZCSEND_SEG_INLINE,
-				    .addr = (uintptr_t)trl, .length = tlen };
-	s[3] = (struct zcsend_seg){ .type = ZCSEND_SEG_FILE, .fd = fd1,
+	four_parts_make(_metadata, &p, 11);
+	/* and an empty file segment before the second file */
+	memcpy(s, p.s, 3 * sizeof(s[0]));
+	s[3] = (struct zcsend_seg){ .type = ZCSEND_SEG_FILE, .fd = p.fd1,
 				    .offset = 5, .length = 0 };
-	s[4] = (struct zcsend_seg){ .type = ZCSEND_SEG_FILE, .fd = fd2,
-				    .length = f2len };
-
-	rx = start_receiver(self->srv, want, total);
-	close(self->srv);
-	self->srv = -1;
+	s[4] = p.s[3];
+	rx = vec_receiver(self, p.want, p.total);
 
 	ASSERT_EQ(0, zc_sendvec(self->dev, self->cli, s, 5, ZCSEND_F_NOSIGNAL,
 				&v));
-	EXPECT_EQ(total, v.sent);
+	EXPECT_EQ(p.total, v.sent);
 	EXPECT_EQ(5, v.segs_done);
 	EXPECT_EQ(0, v.seg_sent);
 
 	shutdown(self->cli, SHUT_WR);
 	EXPECT_EQ(0, receiver_status(rx));
-	close(fd1);
-	close(fd2);
-	free(f1);
-	free(f2);
-	free(want);
+	four_parts_free(&p);
 }
 
 /* A file segment past EOF is cut there and the call stops after it. */
@@ -953,9 +984,7 @@ TEST_F(vec, stops_at_eof)
 	s[2] = (struct zcsend_seg){ .type = ZCSEND_SEG_INLINE,
 				    .addr = (uintptr_t)"trailer", .length = 7 };
 
-	rx = start_receiver(self->srv, want, 2010);
-	close(self->srv);
-	self->srv = -1;
+	rx = vec_receiver(self, want, 2010);
 
 	ASSERT_EQ(0, zc_sendvec(self->dev, self->cli, s, 3, 0, &v));
 	EXPECT_EQ(2010, v.sent);
@@ -1005,9 +1034,7 @@ TEST_F(vec, sixty_four_small_files)
 						    .length = len[i] };
 	}
 
-	rx = start_receiver(self->srv, want, total);
-	close(self->srv);
-	self->srv = -1;
+	rx = vec_receiver(self, want, total);
 
 	ASSERT_EQ(0, zc_sendvec(self->dev, self->cli, s, 2 * NFILES, 0, &v));
 	EXPECT_EQ(total, v.sent);
@@ -1039,44 +1066,20 @@ static void seg_advance(struct zcsend_seg *seg, uint64_t done)
  */
 TEST_F(vec, partial_send_resumes)
 {
-	size_t flen = 4 * 1024 * 1024 + 3, f2len = 1024 * 1024, hlen = 200;
-	size_t tlen = 100, total = hlen + flen + tlen + f2len;
-	unsigned char *f = malloc(flen), *f2 = malloc(f2len);
-	unsigned char *want = malloc(total), hdr[200], trl[100];
+	struct four_parts p = { .f1len = 4 * 1024 * 1024 + 3, .off1 = 0,
+				.len1 = 4 * 1024 * 1024 + 3, .hlen = 200,
+				.tlen = 100, .f2len = 1024 * 1024 };
 	struct pollfd pfd = { .fd = self->cli, .events = POLLOUT };
-	int bufsize = 16384, fd1, fd2, calls = 0, again = 0;
+	int bufsize = 16384, calls = 0, again = 0;
 	uint32_t idx = 0, n = 4;
-	struct zcsend_seg s[4];
+	struct zcsend_seg *s = p.s;
 	uint64_t sent = 0;
 	pid_t rx;
 
-	ASSERT_TRUE(f && f2 && want);
-	fill_pattern(f, flen, 31);
-	fill_pattern(f2, f2len, 32);
-	fill_pattern(hdr, hlen, 33);
-	fill_pattern(trl, tlen, 34);
-	fd1 = zcsend_make_file(NULL, f, flen);
-	fd2 = zcsend_make_file(NULL, f2, f2len);
-	ASSERT_LE(0, fd1);
-	ASSERT_LE(0, fd2);
-	memcpy(want, hdr, hlen);
-	memcpy(want + hlen, f, flen);
-	memcpy(want + hlen + flen, trl, tlen);
-	memcpy(want + hlen + flen + tlen, f2, f2len);
-	s[0] = (struct zcsend_seg){ .type = ZCSEND_SEG_INLINE,
-				    .addr = (uintptr_t)hdr, .length = hlen };
-	s[1] = (struct zcsend_seg){ .type = ZCSEND_SEG_FILE, .fd = fd1,
-				    .length = flen };
-	s[2] = (struct zcsend_seg){ .type = ZCSEND_SEG_INLINE,
-				    .addr = (uintptr_t)trl, .length = tlen };
-	s[3] = (struct zcsend_seg){ .type = ZCSEND_SEG_FILE, .fd = fd2,
-				    .length = f2len };
+	four_parts_make(_metadata, &p, 31);
 	ASSERT_EQ(0, setsockopt(self->cli, SOL_SOCKET, SO_SNDBUF, &bufsize,
 				sizeof(bufsize)));
-
-	rx = start_receiver(self->srv, want, total);
-	close(self->srv);
-	self->srv = -1;
+	rx = vec_receiver(self, p.want, p.total);
 
 	while (idx < n) {
 		struct zcsend_vec v;
@@ -1097,17 +1100,13 @@ TEST_F(vec, partial_send_resumes)
 		if (idx < n)
 			seg_advance(&s[idx], v.seg_sent);
 	}
-	EXPECT_EQ(total, sent);
+	EXPECT_EQ(p.total, sent);
 	EXPECT_LT(1, calls) TH_LOG("the buffer never filled: nothing resumed");
 	TH_LOG("%d calls, %d EAGAIN", calls, again);
 
 	shutdown(self->cli, SHUT_WR);
 	EXPECT_EQ(0, receiver_status(rx));
-	close(fd1);
-	close(fd2);
-	free(f);
-	free(f2);
-	free(want);
+	four_parts_free(&p);
 }
 
 /* One file, one connection, one device: for the tests below. */
@@ -1299,25 +1298,15 @@ static void eagain_without_read(struct __test_metadata *_metadata, int dev,
 TEST(nonblock_eagain_reads_nothing)
 {
 	size_t flen = 64 * MIB;
-	int dev, ffd, cli, srv;
+	int dev, ffd;
 
 	ffd = zcsend_make_file(NULL, NULL, 0);
 	ASSERT_LE(0, ffd);
 	ASSERT_EQ(0, ftruncate(ffd, flen));
 	dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, dev);
-
-	ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &cli, &srv, 65536));
-	eagain_without_read(_metadata, dev, ffd, cli, flen,
-			    ZCSEND_F_NONBLOCK | ZCSEND_F_NOSIGNAL);
-	close(cli);
-	close(srv);
-
-	ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &cli, &srv, 65536));
-	ASSERT_EQ(0, fcntl(cli, F_SETFL, fcntl(cli, F_GETFL) | O_NONBLOCK));
-	eagain_without_read(_metadata, dev, ffd, cli, flen, ZCSEND_F_NOSIGNAL);
-	close(cli);
-	close(srv);
+	check_both_nonblock_ways(_metadata, dev, ffd, flen,
+				 eagain_without_read);
 	close(dev);
 	close(ffd);
 }

@@ -9,11 +9,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* insmod @path (the module file): 0, or -1 with errno. */
@@ -159,6 +162,54 @@ static inline int zcsend_make_file_fill(const char *dir, uint64_t size,
 		}
 	}
 	return fd;
+}
+
+/*
+ * Read @fd to EOF, comparing with the @len bytes of @want; *@got: how many
+ * came. Return: what a receiver process exits with: 0 the same bytes, 1
+ * different (or more) bytes, 2 fewer bytes (a prefix), 3 a read error.
+ */
+static inline int zcsend_recv_compare(int fd, const unsigned char *want,
+				      size_t len, size_t *got)
+{
+	static unsigned char buf[1 << 16];
+	int bad = 0;
+
+	*got = 0;
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return 3;
+		if (!n)
+			break;
+		if (*got + n > len || memcmp(buf, want + *got, n))
+			bad = 1;
+		*got += n;
+	}
+	return bad ? 1 : *got == len ? 0 : 2;
+}
+
+/* Run a shell command built from @fmt: its exit status (-1 if it did not
+ * exit), said on stderr when not 0. */
+static inline int zcsend_run(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+static inline int zcsend_run(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	st = st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	if (st)
+		fprintf(stderr, "# '%s' failed (status %d)\n", cmd, st);
+	return st;
 }
 
 /*

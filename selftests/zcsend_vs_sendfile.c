@@ -251,21 +251,6 @@ FIXTURE_VARIANT_ADD(vs, squashfs) { .kind = FS_SQUASHFS,
 				    .type = "squashfs" };
 FIXTURE_VARIANT_ADD(vs, ninep) { .kind = FS_9P, .type = "9p" };
 
-static int run(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	if (st)
-		fprintf(stderr, "# '%s' failed (status %d)\n", cmd, st);
-	return st;
-}
-
 /*
  * The files: sizes 0, 1, a page, a page + 1, two random ones up to 3 MiB,
  * and a sparse one whose data starts past 4 GiB. Made in @dir, named f0..
@@ -318,7 +303,7 @@ static int open_files(struct _test_data_vs *self)
 static int mount_image(struct _test_data_vs *self, const char *type)
 {
 	/* Debian builds loop as a module, and nothing else loads it here. */
-	return run("modprobe loop && mount -t %s "
+	return zcsend_run("modprobe loop && mount -t %s "
 		   "$(losetup --find --show %s/img) %s", type, self->work,
 		   self->dir);
 }
@@ -364,18 +349,18 @@ static int mount_fs(struct _test_data_vs *self,
 	case FS_EXT4:
 	case FS_XFS:
 	case FS_BTRFS:
-		if (run("truncate -s 1G %s/img && %s %s/img >/dev/null 2>&1",
+		if (zcsend_run("truncate -s 1G %s/img && %s %s/img >/dev/null 2>&1",
 			w, v->mkfs, w))
 			return -1;
 		return mount_image(self, v->type);
 	case FS_OVL_LOWER:
 	case FS_OVL_UPPER:
-		return run("mkdir -p %s/upper %s/ovlwork && mount -t overlay "
+		return zcsend_run("mkdir -p %s/upper %s/ovlwork && mount -t overlay "
 			   "overlay -o lowerdir=%s,upperdir=%s/upper,"
 			   "workdir=%s/ovlwork %s", w, w, self->stage, w, w,
 			   self->dir);
 	case FS_SQUASHFS:
-		if (run("mksquashfs %s %s/img -quiet -no-progress >/dev/null",
+		if (zcsend_run("mksquashfs %s %s/img -quiet -no-progress >/dev/null",
 			self->stage, w))
 			return -1;
 		return mount_image(self, v->type);
@@ -424,7 +409,7 @@ FIXTURE_SETUP(vs)
 					&self->nfiles, big));
 	/* Written files leave the page cache: reads go to the file system. */
 	sync();
-	ASSERT_EQ(0, run("echo 3 > /proc/sys/vm/drop_caches"));
+	ASSERT_EQ(0, zcsend_run("echo 3 > /proc/sys/vm/drop_caches"));
 	ASSERT_EQ(0, open_files(self));
 	ASSERT_EQ(0, conn_open(&self->a));
 	ASSERT_EQ(0, conn_open(&self->b));
@@ -439,13 +424,13 @@ FIXTURE_TEARDOWN(vs)
 	for (i = 0; i < self->nfiles; i++)
 		close(self->fds[i]);
 	if (variant->kind == FS_9P) {
-		run("rm -rf %s", self->dir);
+		zcsend_run("rm -rf %s", self->dir);
 	} else {
 		umount2(self->dir, 0);
-		run("for d in $(losetup -n -O NAME -j %s/img); do "
+		zcsend_run("for d in $(losetup -n -O NAME -j %s/img); do "
 		    "losetup -d $d; done", self->work);
 	}
-	run("rm -rf %s", self->work);
+	zcsend_run("rm -rf %s", self->work);
 	close(self->dev);
 }
 
