@@ -513,45 +513,71 @@ static struct io io_delta(const struct io *a, const struct io *b)
 	return d;
 }
 
-/* inotify events of one kind on @wd since the last call (non-blocking). */
-static int count_events(int in, int wd, uint32_t mask)
+/* The watches: IN_ACCESS on the file, IN_MODIFY on each sending socket. */
+enum { W_FILE, W_SOCK_A, W_SOCK_B, W_NR };
+
+/*
+ * Count the inotify events since the last call (non-blocking), per watch:
+ * @n[i] gets the events on @wd[i] that carry @mask[i].
+ */
+static void count_events(int in, const int *wd, const uint32_t *mask, int *n)
 {
 	char buf[4096] __attribute__((aligned(8)));
-	int n = 0;
 	ssize_t len;
+	int i;
 
+	memset(n, 0, W_NR * sizeof(*n));
 	while ((len = read(in, buf, sizeof(buf))) > 0) {
 		char *p = buf;
 
 		while (p < buf + len) {
 			struct inotify_event *e = (void *)p;
 
-			if (e->wd == wd && (e->mask & mask))
-				n++;
+			for (i = 0; i < W_NR; i++)
+				if (e->wd == wd[i] && (e->mask & mask[i]))
+					n[i]++;
 			p += sizeof(*e) + e->len;
 		}
 	}
-	return n;
 }
 
 /*
- * /proc/self/io deltas and inotify IN_ACCESS (file) events equal to
- * sendfile's, for a transfer, a zero-length one and a refused one. The
- * receiver threads read with recv(), which /proc/self/io also counts (one
- * process), so the reads are waited for before each sample.
+ * An inotify watch on a socket, through its /proc/self/fd link: sockfs
+ * inodes can be watched (mode 0777, so MAY_READ holds), and do_sendfile's
+ * fsnotify_modify(out) reaches them as IN_MODIFY, as write(2) does.
+ */
+static int watch_sock(int in, int sock)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", sock);
+	return inotify_add_watch(in, path, IN_MODIFY);
+}
+
+/*
+ * /proc/self/io deltas, inotify IN_ACCESS on the file and IN_MODIFY on the
+ * socket equal to sendfile's, for a transfer, a zero-length one and a
+ * refused one. The receiver threads read with recv(), which /proc/self/io
+ * also counts (one process), so the reads are waited for before each
+ * sample.
  */
 static void accounting(struct __test_metadata *_metadata,
 		       struct _test_data_vs *self)
 {
+	static const uint32_t mask[W_NR] = { IN_ACCESS, IN_MODIFY, IN_MODIFY };
 	char path[256];
-	int in, wd, i, f = 4;
+	int in, wd[W_NR], na[W_NR], nb[W_NR], i, f = 4;
 	uint64_t lens[3] = { 100000, 0, 5 };
 
 	snprintf(path, sizeof(path), "%s/f%d", self->dir, f);
 	in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	ASSERT_LE(0, in);
-	wd = inotify_add_watch(in, path, IN_ACCESS);
-	ASSERT_LE(0, wd);
+	wd[W_FILE] = inotify_add_watch(in, path, IN_ACCESS);
+	ASSERT_LE(0, wd[W_FILE]);
+	wd[W_SOCK_A] = watch_sock(in, self->a.snd);
+	ASSERT_LE(0, wd[W_SOCK_A]) TH_LOG("socket watch: %s", strerror(errno));
+	wd[W_SOCK_B] = watch_sock(in, self->b.snd);
+	ASSERT_LE(0, wd[W_SOCK_B]);
 
 	for (i = 0; i < 3; i++) {
 		uint64_t len = lens[i] < self->sizes[f] ? lens[i] :
@@ -559,19 +585,18 @@ static void accounting(struct __test_metadata *_metadata,
 		uint64_t off = i == 2 ? self->sizes[f] + 1 : 0;
 		struct io a0, a1, b0, b1, da, db;
 		struct outcome s, z;
-		int ea, eb;
 
 		/* Settle the receivers' own recv() accounting first. */
-		count_events(in, wd, IN_ACCESS);
+		count_events(in, wd, mask, na);
 		ASSERT_EQ(0, read_io(&a0));
 		s = by_sendfile(&self->a, self->fds[f], off, len);
 		ASSERT_EQ(0, read_io(&a1));
-		ea = count_events(in, wd, IN_ACCESS);
+		count_events(in, wd, mask, na);
 
 		ASSERT_EQ(0, read_io(&b0));
 		z = by_ioctl(&self->b, self->dev, self->fds[f], off, len);
 		ASSERT_EQ(0, read_io(&b1));
-		eb = count_events(in, wd, IN_ACCESS);
+		count_events(in, wd, mask, nb);
 
 		da = io_delta(&a0, &a1);
 		db = io_delta(&b0, &b1);
@@ -581,10 +606,17 @@ static void accounting(struct __test_metadata *_metadata,
 		EXPECT_EQ(da.syscr, db.syscr);
 		EXPECT_EQ(da.syscw, db.syscw);
 		TH_LOG("len %" PRIu64 ": rchar %llu wchar %llu syscr %llu "
-		       "syscw %llu, IN_ACCESS %d (sendfile) %d (ioctl)", len,
-		       da.rchar, da.wchar, da.syscr, da.syscw, ea, eb);
-		EXPECT_EQ(ea, eb);
-		EXPECT_EQ(s.ret > 0, ea > 0);
+		       "syscw %llu, IN_ACCESS %d (sendfile) %d (ioctl), "
+		       "IN_MODIFY on the socket %d (sendfile) %d (ioctl)",
+		       len, da.rchar, da.wchar, da.syscr, da.syscw,
+		       na[W_FILE], nb[W_FILE], na[W_SOCK_A], nb[W_SOCK_B]);
+		EXPECT_EQ(na[W_FILE], nb[W_FILE]);
+		EXPECT_EQ(s.ret > 0, na[W_FILE] > 0);
+		EXPECT_EQ(na[W_SOCK_A], nb[W_SOCK_B]);
+		EXPECT_EQ(s.ret > 0, na[W_SOCK_A] > 0);
+		/* Each transfer touches its own socket only. */
+		EXPECT_EQ(0, na[W_SOCK_B]);
+		EXPECT_EQ(0, nb[W_SOCK_A]);
 	}
 	close(in);
 }
