@@ -27,7 +27,8 @@
 # falls back to sendfile (ioctl_calls=0) and everything still matches.
 # The module is loaded again at the end (ZCSEND_KO, set by vm-run).
 #
-# Needs root and the module loaded (exit 4 otherwise); prints TAP.
+# Needs root and the module loaded (exit 4 otherwise); prints KTAP with the
+# kernel's ktap_helpers.sh (scripts/setup extracts it).
 set -uo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,13 +38,16 @@ CACHE=${ZCSEND_CACHE:-/var/cache/zcsend}
 NGINX=$CACHE/nginx/$(cat "$CACHE/nginx/current" 2>/dev/null)/usr/sbin/nginx
 PORT=8080
 URL=http://127.0.0.1:$PORT
-KSFT_SKIP=4
+KTAP=$CACHE/linux-source-6.12/tools/testing/selftests/kselftest/ktap_helpers.sh
 D=
 MASTER=
 
+# shellcheck source=/dev/null
+. "$KTAP" || { echo "1..0 # SKIP no $KTAP: run scripts/setup"; exit 4; }
+
 skip_all() {
-	echo "1..0 # SKIP $*"
-	exit $KSFT_SKIP
+	ktap_skip_all "$*"
+	exit "$KSFT_SKIP"
 }
 
 [ "$(id -u)" = 0 ] || skip_all "needs root"
@@ -57,11 +61,10 @@ for c in curl python3 cmp dd truncate seq; do
 	command -v "$c" > /dev/null || skip_all "$c missing"
 done
 
-n=0
-failed=0
+# Each test line says when it ended, in seconds from the start.
 T0=$SECONDS
-ok() { n=$((n + 1)); echo "ok $n - $* ($((SECONDS - T0)) s)"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $* ($((SECONDS - T0)) s)"; failed=1; }
+ok() { ktap_test_pass "$* ($((SECONDS - T0)) s)"; }
+not_ok() { ktap_test_fail "$* ($((SECONDS - T0)) s)"; }
 check() { if [ "$1" = 0 ]; then ok "$2"; else not_ok "$2"; fi; }
 
 cleanup() {
@@ -309,8 +312,8 @@ healthy() {
 	fi
 }
 
-echo "TAP version 13"
-echo "# nginx: $NGINX"
+ktap_print_header
+ktap_print_msg "nginx: $NGINX"
 write_conf
 
 # 1. With the module: the ioctl serves the bodies. bs counts from before
@@ -383,5 +386,5 @@ else
 fi
 [ "$expect_ioctl" -gt 0 ] || not_ok "no body was served"
 
-echo "1..$n"
-exit $failed
+ktap_set_plan $((KTAP_TESTNO - 1))
+ktap_finished

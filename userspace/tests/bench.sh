@@ -6,28 +6,30 @@
 # -Werror), the argument handling of `zcsend bench` (ZCSEND_TOOL, which
 # scripts/check sets to the ASan/UBSan build), and the output's shape: the
 # columns and JSON keys of a fixed run still include every one in
-# bench-shape.txt (bench_shape.py). Prints TAP.
+# bench-shape.txt (bench_shape.py). Prints KTAP with the kernel's
+# ktap_helpers.sh (scripts/setup extracts it).
 set -uo pipefail
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 TOOL=${ZCSEND_TOOL:-$TOP/userspace/zcsend}
+KTAP=${ZCSEND_CACHE:-/var/cache/zcsend}/linux-source-6.12/tools/testing/selftests/kselftest/ktap_helpers.sh
 CC=${CC:-gcc}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/zcsend-bench-test.XXXXXX") || exit 1
 trap 'rm -rf "$WORK"' EXIT
-n=0
-failed=0
 
+# shellcheck source=/dev/null
+. "$KTAP" || { echo "Bail out! no $KTAP: run scripts/setup"; exit 1; }
+
+# ok STATUS DESCRIPTION: a test that passed if STATUS is 0.
 ok() {
-	n=$((n + 1))
 	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
+		ktap_test_pass "$2"
 	else
-		echo "not ok $n - $2"
-		failed=1
+		ktap_test_fail "$2"
 	fi
 }
 
-echo "TAP version 13"
+ktap_print_header
 
 # --- unit tests of bench_util.c ---
 if $CC -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g \
@@ -59,7 +61,7 @@ expect() {
 	shift 4
 	out=$("$TOOL" bench "$@" 2>&1)
 	got=$?
-	if [ "$got" = "$want" ] && echo "$out" | grep -E -q -- "$re"; then
+	if [ "$got" = "$want" ] && grep -E -q -- "$re" <<< "$out"; then
 		ok 0 "$what"
 	else
 		ok 1 "$what (exit $got, want $want; output did not match /$re/?)"
@@ -82,7 +84,7 @@ expect 2 "invalid --object-size '1-2G'" "bench --object-size above 1 GiB" -- --o
 # More files than the hard open-file limit allows: a clear error before any work.
 out=$(ulimit -Sn 1024 && ulimit -Hn 1024 && "$TOOL" bench --workload small --objects 5000 --no-trace 2>&1)
 st=$?
-if [ $st = 1 ] && echo "$out" | grep -q -- "--objects 5000 needs 5064 open files, the hard limit is 1024"; then
+if [ $st = 1 ] && grep -q -- "--objects 5000 needs 5064 open files, the hard limit is 1024" <<< "$out"; then
 	ok 0 "bench --objects above the open-file hard limit is refused, with the limit named"
 else
 	ok 1 "bench --objects above the open-file hard limit (exit $st): $out"
@@ -96,15 +98,17 @@ out=$("$TOOL" bench --size 64K --runs 1 --method read+write,sendfile,splice,zcse
 	--no-trace --dir "$WORK" 2>&1)
 st=$?
 ok $st "a 64K loopback run exits 0"
-echo "$out" | grep -E -q '^sendfile +[0-9.]+ [kMG]?B/s' ; ok $? "the table has a sendfile row with a rate"
-echo "$out" | grep -E -q '^read\+write .* [0-9]+\.[0-9]+x' ; ok $? "read+write has a ratio against sendfile"
+grep -E -q '^sendfile +[0-9.]+ [kMG]?B/s' <<< "$out" ; st=$?
+ok $st "the table has a sendfile row with a rate"
+[ $st = 0 ] || echo "$out" | sed 's/^/# /'
+grep -E -q '^read\+write .* [0-9]+\.[0-9]+x' <<< "$out" ; ok $? "read+write has a ratio against sendfile"
 if [ -e /dev/zcsend ]; then
-	ok 0 "zcsend row (module present here: not checked) # SKIP /dev/zcsend exists"
+	ktap_test_skip "zcsend row (module present here: not checked): /dev/zcsend exists"
 else
-	echo "$out" | grep -E -q '^zcsend +unavailable: module not loaded'
+	grep -E -q '^zcsend +unavailable: module not loaded' <<< "$out"
 	ok $? "zcsend is 'unavailable: module not loaded' without the module"
 fi
-echo "$out" | grep -q 'not measured: --no-trace'; ok $? "--no-trace says copies are not measured, and why"
+grep -q 'not measured: --no-trace' <<< "$out"; ok $? "--no-trace says copies are not measured, and why"
 
 json=$("$TOOL" bench --size 64K,128K --runs 2 --method read+write,sendfile --no-trace \
 	--dir "$WORK" --json 2>&1)
@@ -127,7 +131,7 @@ for c in d["cases"]:
 ' 2>&1 | sed 's/^/# /'
 	ok "${PIPESTATUS[1]}" "--json is valid JSON with every raw run, exact byte counts, min <= median <= max"
 else
-	ok 0 "JSON check # SKIP no python3"
+	ktap_test_skip "JSON check: no python3"
 fi
 
 # The output's shape: every column header, row kind and JSON key of a fixed
@@ -145,11 +149,11 @@ if command -v python3 > /dev/null; then
 	sed 's/^/# /' "$WORK/shape.diff"
 	ok $st "table columns, row kinds and JSON keys as in bench-shape.txt"
 else
-	ok 0 "output shape # SKIP no python3"
+	ktap_test_skip "output shape: no python3"
 fi
 
 ls "$WORK"/zcsend-bench.* > /dev/null 2>&1
 [ $? != 0 ]; ok $? "test files removed after the run"
 
-echo "1..$n"
-exit $failed
+ktap_set_plan $((KTAP_TESTNO - 1))
+ktap_finished

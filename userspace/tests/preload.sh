@@ -3,7 +3,8 @@
 #
 # Host-side tests of libzcsend-preload.so (no module needed: the host has
 # no /dev/zcsend, so every call must behave exactly as sendfile(2) by
-# falling back to it). Prints TAP.
+# falling back to it). Prints KTAP with the kernel's ktap_helpers.sh
+# (scripts/setup extracts it).
 #
 #  - preload_test (the shim linked in; ASan/UBSan when ZCSEND_TOOL names the
 #    sanitized build) compares the shim with the kernel's sendfile, case by
@@ -18,13 +19,12 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 TOOL=${ZCSEND_TOOL:-$TOP/userspace/zcsend}
 TEST=$(dirname "$TOOL")/preload_test
 LIB=$TOP/userspace/libzcsend-preload.so
-n=0
-failed=0
+KTAP=${ZCSEND_CACHE:-/var/cache/zcsend}/linux-source-6.12/tools/testing/selftests/kselftest/ktap_helpers.sh
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $*"; failed=1; }
+# shellcheck source=/dev/null
+. "$KTAP" || { echo "Bail out! no $KTAP: run scripts/setup"; exit 1; }
 
 # sub NAME ENV...: run preload_test, its TAP lines become ours.
 sub() {
@@ -34,17 +34,17 @@ sub() {
 	st=$?
 	while IFS= read -r line; do
 		case $line in
-		"ok "*) ok "$name: ${line#ok * - }" ;;
-		"not ok "*) not_ok "$name: ${line#not ok * - }" ;;
+		"ok "*) ktap_test_pass "$name: ${line#ok * - }" ;;
+		"not ok "*) ktap_test_fail "$name: ${line#not ok * - }" ;;
 		esac
 	done < "$tmp/out"
 	if [ "$st" != 0 ] && ! grep -q '^not ok' "$tmp/out"; then
-		not_ok "$name: preload_test exited with status $st"
+		ktap_test_fail "$name: preload_test exited with status $st"
 		sed 's/^/# /' "$tmp/out" | tail -n 20
 	fi
 }
 
-echo "TAP version 13"
+ktap_print_header
 if [ -e /dev/zcsend ]; then
 	echo "# /dev/zcsend exists here: the fallback cases use a missing path"
 fi
@@ -52,13 +52,13 @@ sub "no device" ZCSEND_PRELOAD_DEVICE=/nonexistent/zcsend
 sub "not zcsend's device" ZCSEND_PRELOAD_DEVICE=/dev/null
 
 if [ ! -f "$LIB" ]; then
-	not_ok "$LIB not built (make userspace)"
+	ktap_test_fail "$LIB not built (make userspace)"
 else
 	syms=$(nm -D --defined-only "$LIB" | awk '$2 == "T" || $2 == "W" { print $3 }' | sort | tr '\n' ' ')
 	if [ "$syms" = "sendfile sendfile64 " ]; then
-		ok "the library exports sendfile and sendfile64 only"
+		ktap_test_pass "the library exports sendfile and sendfile64 only"
 	else
-		not_ok "the library exports: $syms"
+		ktap_test_fail "the library exports: $syms"
 	fi
 	head -c 300000 /dev/urandom > "$tmp/file"
 	# python3's os.sendfile calls the C library's sendfile: the shim's.
@@ -85,16 +85,16 @@ a.close(); t.join()
 open(sys.argv[2], 'wb').write(out)
 PY
 	if cmp -s "$tmp/file" "$tmp/copy"; then
-		ok "preloaded into python3: os.sendfile's bytes arrive exact"
+		ktap_test_pass "preloaded into python3: os.sendfile's bytes arrive exact"
 	else
-		not_ok "preloaded into python3: bytes differ"
+		ktap_test_fail "preloaded into python3: bytes differ"
 	fi
 	line=$(cat "$tmp/stats" 2>/dev/null)
 	if echo "$line" | grep -E -q '^zcsend-preload pid=[0-9]+ ioctl_calls=0 ioctl_bytes=0 fallback_calls=4 fallback_bytes=300000$'; then
-		ok "ZCSEND_PRELOAD_STATS: one line at exit, 4 fallback calls, 300000 bytes"
+		ktap_test_pass "ZCSEND_PRELOAD_STATS: one line at exit, 4 fallback calls, 300000 bytes"
 	else
-		not_ok "ZCSEND_PRELOAD_STATS: got '$line'"
+		ktap_test_fail "ZCSEND_PRELOAD_STATS: got '$line'"
 	fi
 fi
-echo "1..$n"
-exit $failed
+ktap_set_plan $((KTAP_TESTNO - 1))
+ktap_finished

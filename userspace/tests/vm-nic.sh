@@ -13,20 +13,21 @@
 # After each, its namespace (zcsend-vm-PID) must be gone, and at the end
 # "ip link" and the vm-run namespaces left behind ("ip netns list") must be
 # as before.
-# Prints TAP. Needs root, QEMU and a kernel set up by scripts/setup.
+# Prints KTAP with the kernel's ktap_helpers.sh (scripts/setup extracts
+# it). Needs root, QEMU and a kernel set up by scripts/setup.
 set -uo pipefail
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 VMRUN=$TOP/scripts/vm-run
 CACHE=${ZCSEND_CACHE:-/var/cache/zcsend}
+KTAP=$CACHE/linux-source-6.12/tools/testing/selftests/kselftest/ktap_helpers.sh
 WORK=$(mktemp -d /tmp/zcsend-vmnic.XXXXXX)
-n=0
 pids=()
 declare -A pid st
 
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; fi; }
+# shellcheck source=/dev/null
+. "$KTAP" || { echo "Bail out! no $KTAP: run scripts/setup"; exit 1; }
+ktap_print_header
 
 cleanup() {
 	local p
@@ -45,7 +46,7 @@ for k in 6.12 ${ZCSEND_KERNELS:-6.1}; do
 	[ -f "$CACHE/kernels/$k" ] && { kernel=$k; break; }
 done
 if [ -z "$kernel" ] || [ "$(id -u)" != 0 ] || ! command -v qemu-system-x86_64 > /dev/null; then
-	not_ok "vm-run --nic: needs root, QEMU and a kernel from scripts/setup"
+	ktap_test_fail "vm-run --nic: needs root, QEMU and a kernel from scripts/setup"
 	exit 1
 fi
 
@@ -97,7 +98,7 @@ for ((i = 0; i < 600; i++)); do
 	kill -0 "${pid[E]}" 2> /dev/null || break
 	sleep 0.5
 done
-check "vm-run --nic made namespace zcsend-vm-${pid[E]} with tap0, tap1 and br0" [ $seen = yes ]
+ktap_test_result "vm-run --nic made namespace zcsend-vm-${pid[E]} with tap0, tap1 and br0" [ $seen = yes ]
 sleep 2
 kill -TERM "${pid[E]}"
 
@@ -105,27 +106,28 @@ for v in A B C D E; do
 	wait "${pid[$v]}"
 	st[$v]=$?
 done
-check "run A: NICs set up in the guest, exit 0 (got ${st[A]})" [ "${st[A]}" = 0 ]
-check "run B at the same time: NICs set up, exit 0 (got ${st[B]})" [ "${st[B]}" = 0 ]
-check "run C: the failing command's status 3 (got ${st[C]})" [ "${st[C]}" = 3 ]
-check "run D: timeout, status 124 (got ${st[D]})" [ "${st[D]}" = 124 ]
-check "run E: SIGTERM, status 143 (got ${st[E]})" [ "${st[E]}" = 143 ]
+ktap_test_result "run A: NICs set up in the guest, exit 0 (got ${st[A]})" [ "${st[A]}" = 0 ]
+ktap_test_result "run B at the same time: NICs set up, exit 0 (got ${st[B]})" [ "${st[B]}" = 0 ]
+ktap_test_result "run C: the failing command's status 3 (got ${st[C]})" [ "${st[C]}" = 3 ]
+ktap_test_result "run D: timeout, status 124 (got ${st[D]})" [ "${st[D]}" = 124 ]
+ktap_test_result "run E: SIGTERM, status 143 (got ${st[E]})" [ "${st[E]}" = 143 ]
 grep -q '^NIC_RX_ADDR=192.0.2.2' "$WORK/A.out" && grep -q '^NIC_RX_ADDR=192.0.2.2' "$WORK/B.out"
-check "runs A and B printed their NIC addresses" [ $? = 0 ]
+ktap_test_result "runs A and B printed their NIC addresses" [ $? = 0 ]
 for v in A B C D E; do
-	check "run $v: namespace zcsend-vm-${pid[$v]} removed" gone "${pid[$v]}"
+	ktap_test_result "run $v: namespace zcsend-vm-${pid[$v]} removed" gone "${pid[$v]}"
 done
 pids=()
 
 snapshot | sort > "$WORK/after"
 if diff "$WORK/before" "$WORK/after" > "$WORK/diff"; then
-	ok "no vm-run namespace left (ip netns list), ip link as before the runs"
+	ktap_test_pass "no vm-run namespace left (ip netns list), ip link as before the runs"
 else
-	not_ok "no vm-run namespace left (ip netns list), ip link as before the runs"
+	ktap_test_fail "no vm-run namespace left (ip netns list), ip link as before the runs"
 	sed 's/^/# /' "$WORK/diff"
 fi
 if [ "${st[A]}" != 0 ] || [ "${st[B]}" != 0 ]; then
 	sed 's/^/# A: /' "$WORK/A.out" | tail -n 30
 	sed 's/^/# B: /' "$WORK/B.out" | tail -n 30
 fi
-echo "1..$n"
+ktap_set_plan $((KTAP_TESTNO - 1))
+ktap_finished
