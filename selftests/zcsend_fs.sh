@@ -23,13 +23,12 @@
 # with 0, after none.
 #
 # Needs root and the module loaded (exit 4 otherwise); prints KTAP with the
-# kernel's ktap_helpers.sh (scripts/setup extracts it).
+# kernel's ktap_helpers.sh (zcsend_lib.sh).
 # ZCSEND_FS_BIG=0 leaves out the 256 MiB cases.
 set -uo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 TOOL=$TOP/userspace/zcsend
-KTAP=${ZCSEND_CACHE:-/var/cache/zcsend}/linux-source-6.12/tools/testing/selftests/kselftest/ktap_helpers.sh
 WORK=
 MNT=
 LOOPDEV=
@@ -42,16 +41,9 @@ SIZES=(0 1 4095 4096 4097 65535 65537 1048577)
 [ "${ZCSEND_FS_BIG:-1}" = 1 ] && SIZES+=(268435456)
 OFFSETS=(1 511 4097 77777 12345)
 
-# shellcheck source=/dev/null
-. "$KTAP" || { echo "1..0 # SKIP no $KTAP: run scripts/setup"; exit 4; }
-
-skip_all() {
-	ktap_skip_all "$*"
-	exit "$KSFT_SKIP"
-}
-
-[ "$(id -u)" = 0 ] || skip_all "needs root"
-[ -e /sys/module/zcsend ] || skip_all "zcsend module not loaded"
+# shellcheck source=zcsend_lib.sh
+. "$(dirname "$0")/zcsend_lib.sh"
+require_module
 [ -x "$TOOL" ] || skip_all "$TOOL not built"
 for c in socat losetup mkfs.ext4 mkfs.xfs cmp ss fincore python3; do
 	command -v "$c" > /dev/null || skip_all "$c missing"

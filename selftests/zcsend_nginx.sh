@@ -28,7 +28,7 @@
 # The module is loaded again at the end (ZCSEND_KO, set by vm-run).
 #
 # Needs root and the module loaded (exit 4 otherwise); prints KTAP with the
-# kernel's ktap_helpers.sh (scripts/setup extracts it).
+# kernel's ktap_helpers.sh (zcsend_lib.sh).
 set -uo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,20 +38,12 @@ CACHE=${ZCSEND_CACHE:-/var/cache/zcsend}
 NGINX=$CACHE/nginx/$(cat "$CACHE/nginx/current" 2>/dev/null)/usr/sbin/nginx
 PORT=8080
 URL=http://127.0.0.1:$PORT
-KTAP=$CACHE/linux-source-6.12/tools/testing/selftests/kselftest/ktap_helpers.sh
 D=
 MASTER=
 
-# shellcheck source=/dev/null
-. "$KTAP" || { echo "1..0 # SKIP no $KTAP: run scripts/setup"; exit 4; }
-
-skip_all() {
-	ktap_skip_all "$*"
-	exit "$KSFT_SKIP"
-}
-
-[ "$(id -u)" = 0 ] || skip_all "needs root"
-[ -e /sys/module/zcsend ] || skip_all "zcsend module not loaded"
+# shellcheck source=zcsend_lib.sh
+. "$(dirname "$0")/zcsend_lib.sh"
+require_module
 [ -n "${ZCSEND_KO:-}" ] && [ -f "$ZCSEND_KO" ] || skip_all "ZCSEND_KO not set (run through scripts/vm-run --load)"
 [ -x "$NGINX" ] || skip_all "no nginx in $CACHE/nginx (run scripts/setup)"
 for f in "$TOOL" "$SHIM"; do

@@ -1,0 +1,21 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Sourced by zcsend's shell selftests: the kernel's ktap_helpers.sh (from
+# Debian's linux-source-6.12, which scripts/setup extracts) and the skips of
+# a whole program (KTAP "1..0 # SKIP", exit 4).
+
+# shellcheck source=/dev/null
+. "${ZCSEND_CACHE:-/var/cache/zcsend}/linux-source-6.12/tools/testing/selftests/kselftest/ktap_helpers.sh" ||
+	{ echo "1..0 # SKIP no ktap_helpers.sh: run scripts/setup"; exit 4; }
+
+# skip_all REASON: skip the whole program.
+skip_all() {
+	ktap_skip_all "$*"
+	exit "$KSFT_SKIP"
+}
+
+# The module's tests run as root with the module loaded.
+require_module() {
+	[ "$(id -u)" = 0 ] || skip_all "needs root"
+	[ -e /sys/module/zcsend ] || skip_all "zcsend module not loaded"
+}
