@@ -470,6 +470,60 @@ static void same(struct __test_metadata *_metadata, struct _test_data_vs *self,
 		len);
 }
 
+/*
+ * The file system's s_maxbytes, found as truncate(2) finds it: the largest
+ * size ftruncate() accepts (EFBIG above). Return: it, or -1.
+ */
+static long long probe_maxbytes(int fd)
+{
+	long long lo = 0, hi = INT64_MAX, mid;
+
+	if (!ftruncate(fd, hi))
+		return hi;
+	while (hi - lo > 1) {
+		mid = lo + (hi - lo) / 2;
+		if (ftruncate(fd, mid))
+			hi = mid;
+		else
+			lo = mid;
+	}
+	return ftruncate(fd, lo) ? -1 : lo;
+}
+
+/*
+ * Ranges at the file system's s_maxbytes, on a sparse file that ends there:
+ * one that starts there (EOVERFLOW) and ones that run past it (cut there,
+ * the bytes before it sent). On ext4 (16 TiB - 4 KiB with 4 KiB blocks)
+ * this is the only place the limit is reached; elsewhere the limit is
+ * MAX_LFS_FILESIZE and the same ranges overflow loff_t (EINVAL).
+ */
+static void at_maxbytes(struct __test_metadata *_metadata,
+			struct _test_data_vs *self,
+			const struct _fixture_variant_vs *v)
+{
+	long long max, sent;
+	char path[256];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/maxbytes", self->dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ASSERT_LE(0, fd) TH_LOG("%s: %s", path, strerror(errno));
+	max = probe_maxbytes(fd);
+	ASSERT_LT(0, max);
+	if (v->kind == FS_EXT4)
+		EXPECT_GT(INT64_MAX, max);	/* the limit is reached */
+	sent = compare(_metadata, self->dev, &self->a, &self->b, fd, max - 5,
+		       10);
+	if (v->kind == FS_EXT4)
+		EXPECT_EQ(5, sent);
+	compare(_metadata, self->dev, &self->a, &self->b, fd, max - 8192,
+		3 * 4096 + 7);
+	compare(_metadata, self->dev, &self->a, &self->b, fd, max, 1);
+	compare(_metadata, self->dev, &self->a, &self->b, fd, max - 1, 1);
+	close(fd);
+	EXPECT_EQ(0, unlink(path));
+}
+
 /* /proc/self/io fields of this process. */
 struct io {
 	unsigned long long rchar, wchar, syscr, syscw;
@@ -657,6 +711,9 @@ TEST_F_TIMEOUT(vs, ranges, 600)
 			same(_metadata, self, i, off, rnd(&s) % (lim + 1));
 		}
 	}
+	/* Read-only: squashfs; 9p's limit would be the host's. */
+	if (variant->kind != FS_SQUASHFS && variant->kind != FS_9P)
+		at_maxbytes(_metadata, self, variant);
 	EXPECT_EQ(0, rx_extra(&self->a.rx));
 	EXPECT_EQ(0, rx_extra(&self->b.rx));
 	accounting(_metadata, self);
