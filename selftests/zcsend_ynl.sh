@@ -35,6 +35,7 @@ ktap_print_header
 [ -e /sys/module/zcsend ] || { ktap_skip_all "zcsend module not loaded"; exit "$KSFT_SKIP"; }
 [ -f "$CLI" ] || { ktap_skip_all "no $CLI: run scripts/setup"; exit "$KSFT_SKIP"; }
 command -v setpriv > /dev/null || { ktap_skip_all "setpriv missing"; exit "$KSFT_SKIP"; }
+command -v jq > /dev/null || { ktap_skip_all "jq missing: run scripts/setup"; exit "$KSFT_SKIP"; }
 
 OUT=$(mktemp)
 cleanup() {
@@ -54,9 +55,10 @@ ynl() {
 
 # js [JQ OPTIONS] FILTER: a jq filter over the JSON in $OUT; true when it
 # yields true (jq, not Python: each Python start costs ~40 s on the debug
-# kernel). The output is shown on failure.
+# kernel). The output, and jq's own error if any, are shown on failure.
 js() {
-	jq -e "$@" "$OUT" > /dev/null 2>&1 || { sed 's/^/# /' "$OUT"; return 1; }
+	jq -e "$@" "$OUT" 2>&1 > /dev/null | sed 's/^/# jq: /'
+	[ "${PIPESTATUS[0]}" = 0 ] || { sed 's/^/# /' "$OUT"; return 1; }
 }
 
 # refused MESSAGE: cli.py failed with that errno's message (strerror).

@@ -10,6 +10,8 @@
 #   D     a command that outlives --timeout (exit 124);
 #   E     killed with SIGTERM once its namespace exists (exit 143); while it
 #         runs, the namespace must hold tap0, tap1 and br0.
+# Before them, a namespace as a vm-run killed with SIGKILL leaves it
+# (zcsend-vm-DEADPID, empty): the next --nic run must remove it.
 # After each, its namespace (zcsend-vm-PID) must be gone, and at the end
 # "ip link" and the vm-run namespaces left behind ("ip netns list") must be
 # as before.
@@ -23,6 +25,7 @@ CACHE=${ZCSEND_CACHE:-/var/cache/zcsend}
 KTAP=$CACHE/linux-source-6.12/tools/testing/selftests/kselftest/ktap_helpers.sh
 WORK=$(mktemp -d /tmp/zcsend-vmnic.XXXXXX)
 pids=()
+stale=
 declare -A pid st
 
 # shellcheck source=/dev/null
@@ -36,6 +39,7 @@ cleanup() {
 		kill -TERM "$p" 2> /dev/null
 	done
 	wait
+	[ -z "$stale" ] || ip netns del "$stale" 2> /dev/null
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -68,6 +72,13 @@ gone() {
 }
 
 snapshot | sort > "$WORK/before"
+
+# The stale namespace, named after a PID that has just exited.
+sh -c : &
+dead=$!
+wait "$dead"
+stale=zcsend-vm-$dead
+ip netns add "$stale" || { ktap_test_fail "ip netns add $stale"; exit 1; }
 
 run_vm() {
 	local name=$1
@@ -117,6 +128,8 @@ for v in A B C D E; do
 	ktap_test_result "run $v: namespace zcsend-vm-${pid[$v]} removed" gone "${pid[$v]}"
 done
 pids=()
+gone "$dead" && grep -q "^vm-run: removing stale namespace $stale " "$WORK/"?.out
+ktap_test_result "a namespace left by a killed vm-run ($stale) removed by the next runs" [ $? = 0 ]
 
 snapshot | sort > "$WORK/after"
 if diff "$WORK/before" "$WORK/after" > "$WORK/diff"; then
