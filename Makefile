@@ -24,7 +24,7 @@ TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 CACHE := $(or $(ZCSEND_CACHE),/var/cache/zcsend)
 KVER ?= $(shell uname -r)
 # A kernel scripts/setup cached rather than installed (the 6.12 debug kernel
-# that scripts/build-debug-kernel builds) has its build tree in the cache.
+# that scripts/testbed/build-debug-kernel builds) has its build tree in the cache.
 KDIR ?= $(or $(wildcard $(CACHE)/kernels/$(KVER)/lib/modules/$(KVER)/build), \
 	/lib/modules/$(KVER)/build)
 # The release the tree in KDIR builds for (its UTS_RELEASE, which the

@@ -3,7 +3,7 @@
  * The device's lifecycle: /dev/zcsend exists with its documented mode while
  * the module is loaded, answers ENOTTY to unknown ioctls, and is gone after
  * the module is removed. The unload test needs ZCSEND_KO (the module file,
- * set by scripts/vm-run --load) to load the module again afterwards.
+ * set by scripts/testbed/vm-run --load) to load the module again afterwards.
  */
 #include <errno.h>
 #include <fcntl.h>

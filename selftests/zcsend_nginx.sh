@@ -46,7 +46,7 @@ MASTER=
 # shellcheck source=zcsend_lib.sh
 . "$(dirname "$0")/zcsend_lib.sh"
 require_module
-[ -n "${ZCSEND_KO:-}" ] && [ -f "$ZCSEND_KO" ] || skip_all "ZCSEND_KO not set (run through scripts/vm-run --load)"
+[ -n "${ZCSEND_KO:-}" ] && [ -f "$ZCSEND_KO" ] || skip_all "ZCSEND_KO not set (run through scripts/testbed/vm-run --load)"
 [ -x "$NGINX" ] || skip_all "no nginx in $CACHE/nginx (run scripts/setup)"
 for f in "$TOOL" "$SHIM"; do
 	[ -e "$f" ] || skip_all "$f not built"

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * zcsend over a NIC: two virtio-net NICs of a "scripts/vm-run --nic" guest,
- * bridged on the host, set up by scripts/nic-setup. The sender stays in the
+ * zcsend over a NIC: two virtio-net NICs of a "scripts/testbed/vm-run --nic" guest,
+ * bridged on the host, set up by scripts/testbed/nic-setup. The sender stays in the
  * root namespace (NIC_TX, 192.0.2.1); a receiver forked into namespace
  * NIC_NS listens behind the second NIC (192.0.2.2). Every byte goes through
  * virtio-net's transmit path (scatter-gather descriptors, TSO, checksum
@@ -20,7 +20,7 @@
  *   (/sys/class/net/IF/statistics), printed; with TSO they must be
  *   super-frames, on average well above the 1500-byte MTU.
  *
- * Run by scripts/run-selftests when the guest has the NICs (ZCSEND_VM_NIC=1,
+ * Run by scripts/tests/run-selftests when the guest has the NICs (ZCSEND_VM_NIC=1,
  * set by vm-run --nic); then a NIC that cannot be set up fails the tests
  * rather than skipping them. Needs root and the module (exit 4 otherwise).
  */
@@ -59,7 +59,7 @@
 /* Set up once in main(), before the harness forks each test. */
 static char top[PATH_MAX];		/* the repository */
 static char nic_tx[64], nic_ns[64], nic_rx[64], rx_addr[64];
-static int nic_ok;			/* scripts/nic-setup up worked */
+static int nic_ok;			/* scripts/testbed/nic-setup up worked */
 static uint64_t seed;
 static unsigned char *content;		/* the file's bytes */
 static char file_path[] = "/tmp/zcsend-nic.XXXXXX";
@@ -89,14 +89,14 @@ static uint64_t rnd_len(void)
 	return rnd_below(max[rnd_below(4)] + 1);
 }
 
-/* scripts/nic-setup up: parse its NIC_*=VALUE lines. */
+/* scripts/testbed/nic-setup up: parse its NIC_*=VALUE lines. */
 static int nics_up(void)
 {
 	char cmd[PATH_MAX + 32], line[256];
 	FILE *p;
 	int st;
 
-	snprintf(cmd, sizeof(cmd), "%s/scripts/nic-setup up", top);
+	snprintf(cmd, sizeof(cmd), "%s/scripts/testbed/nic-setup up", top);
 	p = popen(cmd, "r");
 	if (!p)
 		return -1;
@@ -171,11 +171,11 @@ static uint64_t stat_get(const char *key)
 /* NIC counters: "tx_packets tx_bytes rx_packets rx_bytes" of tx or rx. */
 static int nic_counters(const char *which, uint64_t c[4])
 {
-	char cmd[PATH_MAX + 32];
+	char cmd[PATH_MAX + 64];
 	FILE *p;
 	int n;
 
-	snprintf(cmd, sizeof(cmd), "%s/scripts/nic-setup counters %s", top, which);
+	snprintf(cmd, sizeof(cmd), "%s/scripts/testbed/nic-setup counters %s", top, which);
 	p = popen(cmd, "r");
 	if (!p)
 		return -1;
@@ -312,7 +312,7 @@ FIXTURE_SETUP(link)
 {
 	self->dev = -1;
 	self->file = -1;
-	ASSERT_TRUE(nic_ok) TH_LOG("scripts/nic-setup up failed: no NICs?");
+	ASSERT_TRUE(nic_ok) TH_LOG("scripts/testbed/nic-setup up failed: no NICs?");
 	self->dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->dev);
 	self->file = open(file_path, O_RDONLY | O_CLOEXEC);
@@ -329,7 +329,7 @@ FIXTURE_TEARDOWN(link)
 
 TEST_F(link, offloads_on)
 {
-	EXPECT_EQ(0, zcsend_run("%s/scripts/nic-setup features tx --expect-on | sed 's/^/# /'",
+	EXPECT_EQ(0, zcsend_run("%s/scripts/testbed/nic-setup features tx --expect-on | sed 's/^/# /'",
 			 top));
 }
 
@@ -389,7 +389,7 @@ FIXTURE_SETUP(nic)
 	self->dev = -1;
 	self->file = -1;
 	self->want = NULL;
-	ASSERT_TRUE(nic_ok) TH_LOG("scripts/nic-setup up failed: no NICs?");
+	ASSERT_TRUE(nic_ok) TH_LOG("scripts/testbed/nic-setup up failed: no NICs?");
 	self->dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->dev);
 	self->file = open(file_path, O_RDONLY | O_CLOEXEC);
@@ -397,7 +397,7 @@ FIXTURE_SETUP(nic)
 	self->want = malloc(VEC_SEGS * (2 * MIB + ZCSEND_INLINE_MAX));
 	ASSERT_NE(NULL, self->want);
 	/* sg off also turns TSO off; sg on again brings both back. */
-	ASSERT_EQ(0, zcsend_run("%s/scripts/nic-setup offload tx sg %s", top,
+	ASSERT_EQ(0, zcsend_run("%s/scripts/testbed/nic-setup offload tx sg %s", top,
 			 variant->sg ? "on" : "off"));
 	rnd_state = seed ^ (variant->sg ? 0x5a5a : 0xa5a5);
 }
@@ -405,7 +405,7 @@ FIXTURE_SETUP(nic)
 FIXTURE_TEARDOWN(nic)
 {
 	if (!variant->sg)
-		zcsend_run("%s/scripts/nic-setup offload tx sg on tso on gso on", top);
+		zcsend_run("%s/scripts/testbed/nic-setup offload tx sg on tso on gso on", top);
 	free(self->want);
 	if (self->file >= 0)
 		close(self->file);
@@ -553,7 +553,7 @@ int main(int argc, char **argv)
 		ksft_exit_skip("zcsend module not loaded\n");
 	/* In a --nic VM the NICs must be there: then no skip, a failure. */
 	if (!getenv("ZCSEND_VM_NIC") && !count_virtio_nics())
-		ksft_exit_skip("no virtio-net NICs (scripts/vm-run --nic)\n");
+		ksft_exit_skip("no virtio-net NICs (scripts/testbed/vm-run --nic)\n");
 
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n < 0)
@@ -568,12 +568,12 @@ int main(int argc, char **argv)
 		ksft_exit_fail_msg("cannot make the 64 MiB file: %s\n", strerror(errno));
 	nic_ok = nics_up() == 0;
 	if (!nic_ok)
-		printf("# scripts/nic-setup up failed\n");
+		printf("# scripts/testbed/nic-setup up failed\n");
 	fflush(stdout);
 
 	ret = test_harness_run(argc, argv);
 	unlink(file_path);
 	if (nic_ok)
-		zcsend_run("%s/scripts/nic-setup down", top);
+		zcsend_run("%s/scripts/testbed/nic-setup down", top);
 	return ret;
 }

@@ -45,7 +45,7 @@ cleanup() {
 trap cleanup EXIT
 
 # ynl ARGS...: cli.py on our spec; its output (JSON, or the error) in $OUT.
-# The spec is validated against the schema on the host (scripts/ynl-gen
+# The spec is validated against the schema on the host (scripts/codegen/ynl-gen
 # --check); here that would only cost time: --no-schema. Under TCG each
 # run of cli.py takes a while, so requests are batched with --multi.
 ynl() {

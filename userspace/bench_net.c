@@ -300,7 +300,7 @@ static int nic_wait_peer(const char *addr)
 static int setup_nic(struct route *r)
 {
 	if (geteuid() != 0 || nic_prepare() || find_nics(r->dev_send, r->dev_recv)) {
-		fprintf(stderr, "zcsend bench: route %s needs root and two virtio-net NICs (scripts/vm-run --nic)\n",
+		fprintf(stderr, "zcsend bench: route %s needs root and two virtio-net NICs (scripts/testbed/vm-run --nic)\n",
 			r->def->name);
 		return -1;
 	}

@@ -1,10 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Host test of "scripts/vm-run --nic": QEMU guests with two virtio-net NICs
+# Host test of "scripts/testbed/vm-run --nic": QEMU guests with two virtio-net NICs
 # on taps in a host network namespace made for each run. Five runs at the
 # same time (so they must not collide):
-#   A, B  set the NICs up in the guest (scripts/nic-setup up, which checks
+#   A, B  set the NICs up in the guest (scripts/testbed/nic-setup up, which checks
 #         that the second NIC answers through the first) and exit 0;
 #   C     a failing command (exit 3);
 #   D     a command that outlives --timeout (exit 124);
@@ -20,7 +20,7 @@
 set -uo pipefail
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
-VMRUN=$TOP/scripts/vm-run
+VMRUN=$TOP/scripts/testbed/vm-run
 CACHE=${ZCSEND_CACHE:-/var/cache/zcsend}
 KTAP=$CACHE/linux-source-6.12/tools/testing/selftests/kselftest/ktap_helpers.sh
 WORK=$(mktemp -d /tmp/zcsend-vmnic.XXXXXX)
@@ -90,9 +90,9 @@ run_vm() {
 }
 
 # shellcheck disable=SC2016
-run_vm A --timeout 900 -- sh -c 'scripts/nic-setup up && [ "$ZCSEND_VM_NIC" = 1 ]'
+run_vm A --timeout 900 -- sh -c 'scripts/testbed/nic-setup up && [ "$ZCSEND_VM_NIC" = 1 ]'
 # shellcheck disable=SC2016
-run_vm B --timeout 900 -- sh -c 'scripts/nic-setup up && [ "$ZCSEND_VM_NIC" = 1 ]'
+run_vm B --timeout 900 -- sh -c 'scripts/testbed/nic-setup up && [ "$ZCSEND_VM_NIC" = 1 ]'
 run_vm C --timeout 900 -- sh -c 'exit 3'
 run_vm D --timeout 20 -- sleep 3600
 run_vm E --timeout 900 -- sleep 3600

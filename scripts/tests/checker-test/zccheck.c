@@ -14,7 +14,7 @@
  *	bounds		indexes past the end of an array (UBSAN bounds)
  *	page_ref	drops a page reference it does not hold (DEBUG_VM)
  *
- * Used only by scripts/test-checkers, in a guest of the 6.12 debug kernel;
+ * Used only by scripts/tests/test-checkers, in a guest of the 6.12 debug kernel;
  * never part of zcsend. The values that make each bug happen come from
  * module parameters, so the compiler cannot see (and warn about, or fold
  * away) what happens at run time.
