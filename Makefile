@@ -3,7 +3,8 @@
 # zcsend: the user-facing wrapper around Kbuild (which stands alone).
 #
 #   make                  module for the running kernel (KVER/KDIR to pick
-#                         another), the zcsend tool and the selftests
+#                         another), the zcsend tool, its benchmark
+#                         (zcsend-bench) and the selftests
 #   make module KVER=R    module for kernel release R, into build/R/
 #   make modules          module for every kernel scripts/setup cached
 #                         (6.1, 6.12 and the 6.12 debug kernel)
@@ -12,7 +13,8 @@
 #                         of 6.1, 6.12 and the 6.12 debug kernel (KASAN,
 #                         lockdep, kmemleak, coverage; built once)
 #   make check-quick      the same without the debug kernel
-#   make bench            the benchmark in a VM (see README)
+#   make bench            the benchmark in a VM (see README); FULL=1 for
+#                         every route and size (scripts/benchmark/bench --full)
 #   make style / sparse   checkpatch --strict / sparse on their own
 #   make clean            everything built, for every kernel
 #
@@ -77,7 +79,7 @@ check-quick:
 	ZCSEND_KERNELS="6.1 6.12" $(TOP)/scripts/check
 
 bench:
-	$(TOP)/scripts/bench
+	$(TOP)/scripts/benchmark/bench $(if $(FULL),--full)
 
 style:
 	$(KSRC)/scripts/checkpatch.pl --strict --no-tree --show-types \

@@ -10,7 +10,7 @@
 int cmd_send(int argc, char **argv);	/* send.c */
 int cmd_stats(int argc, char **argv);	/* stats.c */
 int cmd_config(int argc, char **argv);	/* config.c */
-int cmd_bench(int argc, char **argv);	/* bench.c */
+int cmd_bench(int argc, char **argv);	/* bench_cmd.c: runs zcsend-bench */
 
 #define EXIT_USAGE 2
 

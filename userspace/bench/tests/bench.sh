@@ -2,15 +2,16 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Host-side tests of zcsend bench: the statistics, units and parsing in
-# bench_util.c (bench_unit.c, built here with ASan/UBSan, C11, -Wall -Wextra
-# -Werror), the argument handling of `zcsend bench` (ZCSEND_TOOL, which
-# scripts/check sets to the ASan/UBSan build), and the output's shape: the
+# util.c (bench_unit.c, built here with ASan/UBSan, C11, -Wall -Wextra
+# -Werror), the hand-over from `zcsend bench` to zcsend-bench and the
+# argument handling (ZCSEND_TOOL, which scripts/check sets to the ASan/UBSan
+# build, with its zcsend-bench beside it), and the output's shape: the
 # columns and JSON keys of a fixed run still include every one in
 # bench-shape.txt (bench_shape.py). Prints KTAP with the kernel's
 # ktap_helpers.sh (scripts/setup extracts it).
 set -uo pipefail
 
-TOP=$(cd "$(dirname "$0")/../.." && pwd)
+TOP=$(cd "$(dirname "$0")/../../.." && pwd)
 TOOL=${ZCSEND_TOOL:-$TOP/userspace/zcsend}
 KTAP=${ZCSEND_CACHE:-/var/cache/zcsend}/linux-source-6.12/tools/testing/selftests/kselftest/ktap_helpers.sh
 CC=${CC:-gcc}
@@ -34,8 +35,8 @@ ktap_print_header
 # --- unit tests of bench_util.c ---
 if $CC -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
-	-I"$TOP/userspace" -I"$TOP/uapi" -o "$WORK/unit" "$TOP/userspace/tests/bench_unit.c" \
-	"$TOP/userspace/bench_util.c" -lm > "$WORK/cc.log" 2>&1; then
+	-I"$TOP/userspace/bench" -I"$TOP/uapi" -o "$WORK/unit" "$TOP/userspace/bench/tests/bench_unit.c" \
+	"$TOP/userspace/bench/util.c" -lm > "$WORK/cc.log" 2>&1; then
 	ok 0 "unit tests build with -Wall -Wextra -Werror and ASan/UBSan"
 	# Renumber the unit binary's TAP lines into ours.
 	"$WORK/unit" > "$WORK/unit.out" 2>&1
@@ -52,6 +53,24 @@ if $CC -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g \
 else
 	ok 1 "unit tests build with -Wall -Wextra -Werror and ASan/UBSan"
 	sed 's/^/# /' "$WORK/cc.log"
+fi
+
+# --- the hand-over: zcsend runs zcsend-bench, and links no liburing ---
+if ldd "$TOOL" | grep -q liburing; then
+	ok 1 "zcsend does not link liburing (the benchmark is a program of its own)"
+	ldd "$TOOL" | sed 's/^/# /'
+else
+	ok 0 "zcsend does not link liburing (the benchmark is a program of its own)"
+fi
+cp "$TOOL" "$WORK/zcsend-alone"
+out=$("$WORK/zcsend-alone" bench --help 2>&1)
+st=$?
+if [ $st = 1 ] && grep -q "cannot run .*zcsend-bench" <<< "$out"; then
+	ok 0 "zcsend bench without zcsend-bench beside it or installed: a clear error, exit 1"
+elif [ -x /usr/lib/*/zcsend/zcsend-bench ]; then
+	ktap_test_skip "zcsend bench without zcsend-bench beside it: one is installed here"
+else
+	ok 1 "zcsend bench without zcsend-bench (exit $st): $out"
 fi
 
 # --- argument handling of zcsend bench ---
@@ -79,8 +98,8 @@ expect 2 "invalid --receiver" "bench --receiver bogus" -- --receiver bogus
 expect 2 "invalid --route" "bench --route bogus" -- --route wifi
 expect 2 "invalid --workload" "bench --workload bogus" -- --workload huge
 expect 2 "invalid --bufsize" "bench --bufsize below 4K" -- --bufsize 100
-expect 2 "invalid --object-size '8K-4K'" "bench --object-size MIN above MAX" -- --object-size 8K-4K
-expect 2 "invalid --object-size '1-2G'" "bench --object-size above 1 GiB" -- --object-size 1-2G
+expect 2 "invalid --object-size '8K-4K'" "bench --object-size MIN above MAX" -- --workload small --object-size 8K-4K
+expect 2 "invalid --object-size '1-2G'" "bench --object-size above 1 GiB" -- --workload small --object-size 1-2G
 # More files than the hard open-file limit allows: a clear error before any work.
 out=$(ulimit -Sn 1024 && ulimit -Hn 1024 && "$TOOL" bench --workload small --objects 5000 --no-trace 2>&1)
 st=$?
@@ -90,6 +109,12 @@ else
 	ok 1 "bench --objects above the open-file hard limit (exit $st): $out"
 fi
 expect 2 "invalid argument 'extra'" "bench refuses a stray argument" -- extra
+expect 2 "--duration is not an option of workload bulk" \
+	"an option of another workload is refused, and named" -- --duration 5
+expect 2 "workload nginx runs alone" "nginx cannot share a run" -- --workload bulk,nginx
+expect 2 "--method is not an option of workload nginx" \
+	"nginx refuses the methods' options" -- --workload nginx --method sendfile
+expect 2 "invalid --duration '0'" "nginx --duration 0" -- --workload nginx --duration 0
 expect 2 "usage" "bench refuses an unknown option" -- --frobnicate
 
 # A real (small) run on loopback: no module, no root needed. zcsend must be
@@ -111,7 +136,7 @@ fi
 grep -q 'not measured: --no-trace' <<< "$out"; ok $? "--no-trace says copies are not measured, and why"
 
 json=$("$TOOL" bench --size 64K,128K --runs 2 --method read+write,sendfile --no-trace \
-	--dir "$WORK" --json 2>&1)
+	--dir "$WORK" --json 2> "$WORK/json.err")
 ok $? "--json run exits 0"
 if command -v python3 > /dev/null; then
 	echo "$json" | python3 -c '
@@ -140,10 +165,10 @@ fi
 # purpose: bench_shape.py TABLE JSON > bench-shape.txt.
 "$TOOL" bench --size 64K --runs 1 --workload bulk,small --objects 4 --no-trace \
 	--method read+write,mmap+write,sendfile,splice,zcsend,msg_zerocopy,uring_splice,uring_send_zc \
-	--dir "$WORK" --json="$WORK/shape.json" > "$WORK/shape.txt" 2>&1
+	--dir "$WORK" --json="$WORK/shape.json" > "$WORK/shape.txt" 2> "$WORK/shape.err"
 ok $? "fixed run for the output shape exits 0"
 if command -v python3 > /dev/null; then
-	python3 "$TOP/userspace/tests/bench_shape.py" --check "$TOP/userspace/tests/bench-shape.txt" \
+	python3 "$TOP/userspace/bench/tests/bench_shape.py" --check "$TOP/userspace/bench/tests/bench-shape.txt" \
 		"$WORK/shape.txt" "$WORK/shape.json" > "$WORK/shape.diff" 2>&1
 	st=$?
 	sed 's/^/# /' "$WORK/shape.diff"

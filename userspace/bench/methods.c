@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -25,7 +26,8 @@
 
 #include <linux/zcsend.h>
 
-#include "bench.h"
+#include "methods.h"
+#include "util.h"
 
 #ifndef SO_ZEROCOPY
 #define SO_ZEROCOPY 60

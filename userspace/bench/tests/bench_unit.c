@@ -1,16 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of bench_util.c (statistics, units, parsing), built and run by
- * userspace/tests/bench.sh with ASan/UBSan, C11, -Wall -Wextra -Werror.
+ * Unit tests of util.c (statistics, units, parsing), built and run by
+ * userspace/bench/tests/bench.sh with ASan/UBSan, C11, -Wall -Wextra -Werror.
  * Prints TAP.
  */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "bench.h"
+#include "util.h"
 
-volatile int bench_stop_signal;
 static int n, failed;
 
 static void check(int cond, const char *what)

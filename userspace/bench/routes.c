@@ -16,6 +16,7 @@
 #include <netinet/tcp.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -23,7 +24,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "bench.h"
+#include "routes.h"
+#include "trace.h"
+#include "util.h"
 
 static int enter_netns(const char *name)
 {
@@ -540,7 +543,7 @@ int receiver_result(const struct receiver *rx, uint64_t *bytes)
 	ssize_t n;
 
 	do {
-		/* recv, not read: vfs_read is probed (bench_trace.c) */
+		/* recv, not read: vfs_read is probed (trace.c) */
 		n = recv(rx->result_rd, bytes, sizeof(*bytes), MSG_WAITALL);
 	} while (n < 0 && errno == EINTR && !bench_stop_signal);
 	return n == sizeof(*bytes) ? 0 : -1;

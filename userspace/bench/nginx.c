@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * zcsend bench --workload nginx: a real server, three ways, same files.
+ * zcsend bench --workload nginx: a real server, three ways, same files. A
+ * workload with a runner of its own (workload.h).
  *
  * Three nginx instances run side by side (one worker each, ports 8081-8083,
  * the same tree, open_file_cache on, access_log off, tcp_nopush on):
@@ -21,7 +22,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -34,8 +34,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench.h"
-#include "zcsend.h"
+#include "routes.h"
+#include "util.h"
+#include "workload.h"
+
+/* Where the package installs the preload library (the Makefile's LIBDIR). */
+#ifndef ZCSEND_LIBDIR
+#define ZCSEND_LIBDIR "/usr/lib/zcsend"
+#endif
 
 enum ngx_mode { NM_OFF, NM_ON, NM_SHIM, NM_COUNT };
 static const char *const mode_names[NM_COUNT] = { "off", "on", "zcsend" };
@@ -52,6 +58,7 @@ static const char *const wl_names[NW_COUNT] = { "small", "large" };
 
 struct ngx_opts {
 	const struct bench_route *routes[NGX_ROUTES];
+	int json;
 	int nroutes;
 	int runs, duration, connections, threads, objects;
 	uint64_t size, obj_min, obj_max;
@@ -71,7 +78,7 @@ struct ngx_inst {
 	char stats[PATH_MAX];
 };
 
-static char tmpdir[64];
+static char tmpdir[128];
 static struct ngx_inst inst[NM_COUNT];
 static struct ngx_run res[NGX_ROUTES][NW_COUNT][NM_COUNT][NGX_RUNS];
 
@@ -305,13 +312,6 @@ static int run_wrk(const struct ngx_opts *o, const struct route *r, const char *
 	return 0;
 }
 
-static int cmp_dbl(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Median of one field over a cell's good runs. */
 static double median_of(const struct ngx_run *runs, int n, size_t field)
 {
@@ -321,10 +321,7 @@ static double median_of(const struct ngx_run *runs, int n, size_t field)
 	for (i = 0; i < n; i++)
 		if (runs[i].ok)
 			v[k++] = *(const double *)((const char *)&runs[i] + field);
-	if (!k)
-		return 0;
-	qsort(v, (size_t)k, sizeof(v[0]), cmp_dbl);
-	return k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
+	return spread_of(v, (size_t)k).median;
 }
 
 #define MED(cell, n, f) median_of(cell, n, offsetof(struct ngx_run, f))
@@ -359,13 +356,13 @@ static void print_table(const struct ngx_opts *o, FILE *f)
 	}
 }
 
-static void print_json(const struct ngx_opts *o, FILE *f)
+static void print_json(const struct ngx_opts *o, int complete, FILE *f)
 {
 	int ri, w, m, i;
 
-	fprintf(f, "{\"workload\": \"nginx\", \"threads\": %d, \"connections\": %d, \"duration_s\": %d, \"runs\": %d, \"objects\": %d, \"object_min\": %" PRIu64 ", \"object_max\": %" PRIu64 ", \"size\": %" PRIu64 ", \"cases\": [",
-		o->threads, o->connections, o->duration, o->runs, o->objects,
-		o->obj_min, o->obj_max, o->size);
+	fprintf(f, "{\"workload\": \"nginx\", \"complete\": %s, \"threads\": %d, \"connections\": %d, \"duration_s\": %d, \"runs\": %d, \"objects\": %d, \"object_min\": %" PRIu64 ", \"object_max\": %" PRIu64 ", \"size\": %" PRIu64 ", \"cases\": [",
+		complete ? "true" : "false", o->threads, o->connections, o->duration,
+		o->runs, o->objects, o->obj_min, o->obj_max, o->size);
 	for (ri = 0; ri < o->nroutes; ri++)
 		for (w = 0; w < NW_COUNT; w++)
 			for (m = 0; m < NM_COUNT; m++) {
@@ -383,23 +380,6 @@ static void print_json(const struct ngx_opts *o, FILE *f)
 				fprintf(f, "]}");
 			}
 	fprintf(f, "\n]}\n");
-}
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-"usage: zcsend bench --workload nginx [OPTIONS]\n"
-"  --route LIST        any of zcsend bench's routes (default loopback,veth)\n"
-"  --runs N            runs per case, interleaved (default 3)\n"
-"  --duration SEC      wrk duration per run (default 5)\n"
-"  --connections N     wrk connections (default 16)\n"
-"  --threads N         wrk threads (default 1)\n"
-"  --objects N         small files (default 256)\n"
-"  --object-size MIN-MAX  their sizes, spread evenly (default 4K-64K)\n"
-"  --size SIZE         the large file (default 64M)\n"
-"  --json FILE         every run, as JSON\n"
-"  --nginx PATH        nginx binary (default: unpacked by scripts/setup)\n"
-"  --shim PATH         libzcsend-preload.so (default: beside this tool)\n");
 }
 
 /* nginx as scripts/setup unpacked it: $ZCSEND_CACHE/nginx/VERSION/... */
@@ -420,7 +400,7 @@ static void default_nginx(char *out, size_t len)
 	snprintf(out, len, "%s/nginx/%s/usr/sbin/nginx", cache, ver);
 }
 
-/* libzcsend-preload.so beside this tool, else where the package puts it. */
+/* libzcsend-preload.so beside this program, else where the package puts it. */
 static void default_shim(char *out, size_t len)
 {
 	char exe[PATH_MAX - 64];
@@ -432,103 +412,103 @@ static void default_shim(char *out, size_t len)
 		*strrchr(exe, '/') = 0;
 	snprintf(out, len, "%s/libzcsend-preload.so", exe);
 	if (access(out, R_OK))
-		snprintf(out, len, "/usr/lib/x86_64-linux-gnu/zcsend/libzcsend-preload.so");
+		snprintf(out, len, "%s/libzcsend-preload.so", ZCSEND_LIBDIR);
 }
 
-static void default_opts(struct ngx_opts *o)
-{
-	memset(o, 0, sizeof(*o));
-	o->runs = 3;
-	o->duration = 5;
-	o->connections = 16;
-	o->threads = 1;
-	o->objects = 256;
-	o->obj_min = 4096;
-	o->obj_max = 65536;
-	o->size = 64 << 20;
-	default_nginx(o->nginx, sizeof(o->nginx));
-	default_shim(o->shim, sizeof(o->shim));
-}
+/* The workload's own options; routes, runs and the JSON come from the
+ * common options at run time. */
+static struct ngx_opts ngx = {
+	.duration = 5, .connections = 16, .threads = 1, .objects = 256,
+	.obj_min = 4096, .obj_max = 65536, .size = 64 << 20,
+};
 
-static int add_route(const char *name, void *arg)
+static int set_int(const char *arg, unsigned long max, int *out)
 {
-	struct ngx_opts *o = arg;
+	unsigned long v;
 
-	if (!route_by_name(name) || o->nroutes == NGX_ROUTES)
+	if (parse_uint(arg, max, &v))
 		return -1;
-	o->routes[o->nroutes++] = route_by_name(name);
+	*out = (int)v;
 	return 0;
 }
 
-/* One option: 0, or -1 if its value is bad. */
-static int parse_opt(int c, char *arg, struct ngx_opts *o)
+static int set_duration(const char *arg)
 {
-	switch (c) {
-	case 'w': return strcmp(arg, "nginx") ? -1 : 0;
-	case 'r': o->nroutes = 0; return for_each_item(arg, add_route, o);
-	case 'n': o->runs = atoi(arg); return 0;
-	case 'd': o->duration = atoi(arg); return 0;
-	case 'c': o->connections = atoi(arg); return 0;
-	case 't': o->threads = atoi(arg); return 0;
-	case 'o': o->objects = atoi(arg); return 0;
-	case 'O': return parse_size_range(arg, &o->obj_min, &o->obj_max);
-	case 's': return parse_size(arg, &o->size) || !o->size ? -1 : 0;
-	case 'j': o->json_file = arg; return 0;
-	case 'N': snprintf(o->nginx, sizeof(o->nginx), "%s", arg); return 0;
-	case 'S': snprintf(o->shim, sizeof(o->shim), "%s", arg); return 0;
-	default: return -1;
-	}
+	return set_int(arg, 3600, &ngx.duration);
 }
 
-static int opts_valid(const struct ngx_opts *o)
+static int set_connections(const char *arg)
 {
-	return o->runs >= 1 && o->runs <= NGX_RUNS && o->duration >= 1 &&
-	       o->connections >= 1 && o->threads >= 1 &&
-	       o->threads <= o->connections && o->objects >= 1 &&
-	       o->objects <= 100000;
+	return set_int(arg, 10000, &ngx.connections);
 }
 
-/* -1 to go on, else the exit status (usage printed). */
-static int parse(int argc, char **argv, struct ngx_opts *o)
+static int set_threads(const char *arg)
 {
-	static const struct option lo[] = {
-		{ "workload", required_argument, NULL, 'w' },
-		{ "route", required_argument, NULL, 'r' },
-		{ "runs", required_argument, NULL, 'n' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "connections", required_argument, NULL, 'c' },
-		{ "threads", required_argument, NULL, 't' },
-		{ "objects", required_argument, NULL, 'o' },
-		{ "object-size", required_argument, NULL, 'O' },
-		{ "size", required_argument, NULL, 's' },
-		{ "json", required_argument, NULL, 'j' },
-		{ "nginx", required_argument, NULL, 'N' },
-		{ "shim", required_argument, NULL, 'S' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	int c;
+	return set_int(arg, 64, &ngx.threads);
+}
 
-	default_opts(o);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		if (c == 'h') {
-			usage(stdout);
-			return 0;
-		}
-		if (parse_opt(c, optarg, o))
-			goto bad;
+static int set_objects(const char *arg)
+{
+	return set_int(arg, 100000, &ngx.objects);
+}
+
+static int set_object_size(const char *arg)
+{
+	return parse_size_range(arg, &ngx.obj_min, &ngx.obj_max);
+}
+
+static int set_size(const char *arg)
+{
+	return parse_size(arg, &ngx.size);
+}
+
+static int set_nginx(const char *arg)
+{
+	snprintf(ngx.nginx, sizeof(ngx.nginx), "%s", arg);
+	return 0;
+}
+
+static int set_shim(const char *arg)
+{
+	snprintf(ngx.shim, sizeof(ngx.shim), "%s", arg);
+	return 0;
+}
+
+static const struct bench_option nginx_options[] = {
+	{ "duration", "SEC", "wrk duration per run (default 5)", set_duration },
+	{ "connections", "N", "wrk connections (default 16)", set_connections },
+	{ "threads", "N", "wrk threads (default 1, at most the connections)", set_threads },
+	{ "objects", "N", "small files (default 256)", set_objects },
+	{ "object-size", "MIN-MAX", "their sizes, spread evenly (default 4K-64K)",
+	  set_object_size },
+	{ "size", "SIZE", "the large file (default 64M)", set_size },
+	{ "nginx", "PATH", "nginx binary (default: unpacked by scripts/setup)", set_nginx },
+	{ "shim", "PATH", "libzcsend-preload.so (default: beside this program)", set_shim },
+	{ NULL, NULL, NULL, NULL },
+};
+
+/* The run's options: the workload's own and the common ones. 0, or -1. */
+static int run_opts(const struct bench_opts *common, struct ngx_opts *o)
+{
+	int i;
+
+	*o = ngx;
+	if (!o->nginx[0])
+		default_nginx(o->nginx, sizeof(o->nginx));
+	if (!o->shim[0])
+		default_shim(o->shim, sizeof(o->shim));
+	o->runs = (int)common->runs;
+	o->json = common->json;
+	o->json_file = common->json_file;
+	for (i = 0; i < common->nroutes && i < NGX_ROUTES; i++)
+		o->routes[o->nroutes++] = common->routes[i];
+	if (o->runs > NGX_RUNS || common->nroutes > NGX_ROUTES ||
+	    o->threads > o->connections) {
+		fprintf(stderr, "zcsend bench: --workload nginx takes at most %d runs and %d routes, and no more --threads than --connections\n",
+			NGX_RUNS, NGX_ROUTES);
+		return -1;
 	}
-	if (optind < argc || !opts_valid(o))
-		goto bad;
-	if (!o->nroutes) {
-		o->routes[o->nroutes++] = route_by_name("loopback");
-		o->routes[o->nroutes++] = route_by_name("veth");
-	}
-	return -1;
-bad:
-	usage(stderr);
-	return EXIT_USAGE;
+	return 0;
 }
 
 static void report_shim(void)
@@ -629,46 +609,79 @@ static int bench_route(const struct ngx_opts *o, int ri)
 	return err;
 }
 
-/* The table on stdout, and every run in --json's file: 0 or 1. */
-static int report(const struct ngx_opts *o)
+/* The JSON of the routes done so far: to its file, whole each time (a
+ * temporary renamed over it), so that a run cut short keeps what ran. */
+static int write_json(const struct ngx_opts *o, int done, int complete)
 {
+	struct ngx_opts part = *o;
+	char tmp[PATH_MAX];
 	FILE *f;
 
-	print_table(o, stdout);
 	if (!o->json_file)
 		return 0;
-	f = fopen(o->json_file, "w");
+	part.nroutes = done;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", o->json_file);
+	f = fopen(tmp, "w");
 	if (!f) {
-		perror(o->json_file);
+		perror(tmp);
 		return 1;
 	}
-	print_json(o, f);
-	return fclose(f) ? 1 : 0;
+	print_json(&part, complete, f);
+	if (fclose(f) || rename(tmp, o->json_file)) {
+		perror(o->json_file);
+		unlink(tmp);
+		return 1;
+	}
+	return 0;
 }
 
-int bench_nginx(int argc, char **argv)
+/* The table of the routes done (or the JSON, if --json took stdout), and
+ * the JSON's file once more: 0 or 1. */
+static int report(const struct ngx_opts *o, int done, int complete)
+{
+	struct ngx_opts part = *o;
+
+	part.nroutes = done;
+	if (o->json && !o->json_file)
+		print_json(&part, complete, stdout);
+	else
+		print_table(&part, stdout);
+	return write_json(o, done, complete);
+}
+
+static int run_nginx(const struct bench_opts *common)
 {
 	struct ngx_opts o;
-	int ri, m, st, err = 0;
+	int ri, m, err, done = 0;
 
-	st = parse(argc, argv, &o);
-	if (st >= 0)
-		return st;
+	if (run_opts(common, &o))
+		return EXIT_USAGE;
 	if (check_tools(&o))
 		return 1;
-	signal(SIGPIPE, SIG_IGN);
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/zcsend-nginx-bench.XXXXXX");
-	if (!mkdtemp(tmpdir)) {
+	if ((size_t)snprintf(tmpdir, sizeof(tmpdir), "%s/zcsend-nginx-bench.XXXXXX",
+			     common->dir) >= sizeof(tmpdir) || !mkdtemp(tmpdir)) {
 		perror("zcsend bench: mkdtemp");
 		return 1;
 	}
 	err = make_tree(&o) || make_scripts(&o);
-	for (ri = 0; ri < o.nroutes && !err; ri++)
+	for (ri = 0; ri < o.nroutes && !err && !bench_stop_signal; ri++) {
+		fprintf(stderr, "zcsend bench: nginx, route %d/%d: %s\n", ri + 1, o.nroutes,
+			o.routes[ri]->name);
 		err = bench_route(&o, ri);
-	if (!err)
-		err = report(&o);
+		if (!err)
+			write_json(&o, ++done, 0);
+	}
+	if (done)
+		err |= report(&o, done, done == o.nroutes);
 	for (m = 0; m < NM_COUNT; m++)
 		stop_nginx(m);
 	run_cmd("rm -rf %s", tmpdir);
-	return err;
+	return err || bench_stop_signal ? 1 : 0;
 }
+
+const struct bench_workload workload_nginx = {
+	.name = "nginx",
+	.help = "nginx under wrk, sendfile off, on, on + the preload library",
+	.options = nginx_options, .runs = 3, .routes = "loopback,veth",
+	.run = run_nginx,
+};

@@ -1,16 +1,39 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * zcsend bench: statistics, units and parsing. No I/O here, so the host
- * tests (userspace/tests/bench.sh) can build this file on its own.
+ * zcsend bench: statistics, units, parsing and the stop signal. It depends
+ * on no other part, so the host tests (tests/bench.sh) build it on its own.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 
-#include "bench.h"
+#include "util.h"
+
+volatile int bench_stop_signal;
+
+static void on_signal(int sig)
+{
+	bench_stop_signal = sig;
+}
+
+int catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;	/* no SA_RESTART: blocking calls return */
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL) ||
+	    signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+		perror("zcsend bench: sigaction");
+		return -1;
+	}
+	return 0;
+}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -238,4 +261,19 @@ int for_each_item(const char *list, int (*fn)(const char *item, void *arg),
 			return 0;
 		p += n + 1;
 	}
+}
+
+int add_unique(const void **list, int *n, int max, const void *p)
+{
+	int i;
+
+	if (!p)
+		return -1;
+	for (i = 0; i < *n; i++)
+		if (list[i] == p)
+			return 0;
+	if (*n == max)
+		return -1;
+	list[(*n)++] = p;
+	return 0;
 }

@@ -12,7 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bench.h"
+#include "report.h"
+#include "results.h"
+#include "util.h"
 
 /* Colours by position in the method table; zcsend gets ZCSEND_COLOUR. */
 static const char *const colours[] = {
@@ -58,29 +60,28 @@ static int ran_somewhere(const struct bench_method *m, const struct case_res *ca
 	return nok > 0;
 }
 
-static void axes_of(const struct opts *o, const struct case_res *cases, int ncases,
-		    struct plot_axes *ax)
+static void axes_of(const struct results *res, struct plot_axes *ax)
 {
 	int i;
 
 	memset(ax, 0, sizeof(*ax));
-	for (i = 0; i < o->nmethods; i++)
-		if (ran_somewhere(o->methods[i], cases, ncases))
-			ax->methods[ax->nmethods++] = o->methods[i];
-	for (i = 0; i < o->nroutes; i++)
-		ax->routes[ax->nroutes++] = o->routes[i];
+	for (i = 0; i < res->nmethods; i++)
+		if (ran_somewhere(res->methods[i], res->cases, res->ncases))
+			ax->methods[ax->nmethods++] = res->methods[i];
+	for (i = 0; i < res->nroutes; i++)
+		ax->routes[ax->nroutes++] = res->routes[i];
 }
 
 static void group_label(const struct case_res *cs, char *buf, size_t len)
 {
 	char sz[32];
 
-	if (cs->wl->per_size) {
+	if (cs->one_file) {
 		fmt_bytes(sz, sizeof(sz), (double)cs->bytes);
-		snprintf(buf, len, "%s %s", cs->wl->name, sz);
+		snprintf(buf, len, "%s %s", cs->workload, sz);
 		return;
 	}
-	snprintf(buf, len, "%s (%lu files)", cs->wl->name, cs->objects);
+	snprintf(buf, len, "%s (%lu files)", cs->workload, cs->objects);
 }
 
 /* "?" (missing) unless the method ran in the case; 1 if a value. */
@@ -233,7 +234,7 @@ static void key_panel(FILE *g, const struct plot_axes *ax, const char *dat, int 
 		   "set grid y\nset autoscale x\nset yrange [0:*]\nset style data histograms\n");
 }
 
-static int gnuplot(const struct opts *o, const struct plot_axes *ax, const int *has,
+static int gnuplot(const struct results *res, const struct plot_axes *ax, const int *has,
 		   const char *dat, const char *file, int svg)
 {
 	int r, rows = 0, row = 0, col, ncols = ax->copies ? 3 : 2, height;
@@ -251,7 +252,7 @@ static int gnuplot(const struct opts *o, const struct plot_axes *ax, const int *
 	fprintf(g, "set output '%s'\nset termoption noenhanced\nset datafile missing '?'\n"
 		   "set style data histograms\nset style histogram clustered gap 2\n", file);
 	fprintf(g, "set multiplot title 'zcsend bench: medians of %lu runs, receiver %s' font ',14'\n",
-		o->runs, o->rx == RECEIVER_READ ? "read" : "discard");
+		res->runs, receiver_name(res->rx));
 	key_panel(g, ax, dat, height);
 	for (r = 0; r < ax->nroutes; r++) {
 		if (!has[r])
@@ -282,30 +283,29 @@ static char *svg_beside(const char *file)
 	return svg;
 }
 
-static int draw(const struct opts *o, const struct plot_axes *ax, const int *has,
+static int draw(const struct results *res, const struct plot_axes *ax, const int *has,
 		const char *dat, const char *file)
 {
 	const char *ext = strrchr(file, '.');
 	char *svg = svg_beside(file);
 	int err;
 
-	err = gnuplot(o, ax, has, dat, file, ext && strcmp(ext, ".svg") == 0);
+	err = gnuplot(res, ax, has, dat, file, ext && strcmp(ext, ".svg") == 0);
 	if (!err && svg)
-		err = gnuplot(o, ax, has, dat, svg, 1);
+		err = gnuplot(res, ax, has, dat, svg, 1);
 	free(svg);
 	return err;
 }
 
-int plot_write(const struct opts *o, const struct case_res *cases, int ncases,
-	       const char *copy_why, const char *file)
+int plot_write(const struct results *res, const char *file)
 {
 	char dat[] = "/tmp/zcsend-plot.XXXXXX";
 	int has[MAX_ROUTES], fd, rows, err;
 	struct plot_axes ax;
 	FILE *d;
 
-	axes_of(o, cases, ncases, &ax);
-	ax.copies = !copy_why;
+	axes_of(res, &ax);
+	ax.copies = !res->copy_why;
 	fd = mkstemp(dat);
 	if (fd < 0)
 		return -1;
@@ -315,12 +315,12 @@ int plot_write(const struct opts *o, const struct case_res *cases, int ncases,
 		unlink(dat);
 		return -1;
 	}
-	rows = plot_data(d, &ax, cases, ncases, copy_why, has);
+	rows = plot_data(d, &ax, res->cases, res->ncases, res->copy_why, has);
 	if (fclose(d) || rows <= 0) {
 		unlink(dat);
 		return -1;
 	}
-	err = draw(o, &ax, has, dat, file);
+	err = draw(res, &ax, has, dat, file);
 	unlink(dat);
 	return err;
 }

@@ -8,7 +8,10 @@
 #include <string.h>
 #include <sys/utsname.h>
 
-#include "bench.h"
+#include "report.h"
+#include "results.h"
+#include "trace.h"
+#include "util.h"
 
 /* ---- the table ---- */
 
@@ -25,7 +28,7 @@ static void rate_text(const struct case_res *cs, const struct method_res *m,
 	struct spread reqs = metric_spread(cs, m, REQUESTS_PER_S, NULL);
 	char a[32], b[32], c[32];
 
-	if (cs->wl->header_bytes)
+	if (cs->header_bytes)
 		snprintf(rs, len, "%.0f/s [%.0f..%.0f]", reqs.median, reqs.min, reqs.max);
 	else
 		snprintf(rs, len, "%s [%s..%s]",
@@ -33,7 +36,7 @@ static void rate_text(const struct case_res *cs, const struct method_res *m,
 			 fmt_rate(b, sizeof(b), rate.min), fmt_rate(c, sizeof(c), rate.max));
 }
 
-static void print_rate_row(const struct opts *o, const struct case_res *cs,
+static void print_rate_row(const struct results *res, const struct case_res *cs,
 			   const struct method_res *m, const struct baseline *sf,
 			   FILE *out)
 {
@@ -64,12 +67,12 @@ static void print_rate_row(const struct opts *o, const struct case_res *cs,
 	snprintf(c, sizeof(c), "%.0f/%.0f", vcs.median, ivcs.median);
 	fprintf(out, "%-14s %-34s %7s %-9s %7s %9s %9.0f %11s", m->method->name, rs,
 		sf->present ? ratio : "-", a, sf->present ? cratio : "-", b, sc.median, c);
-	if (nok < (int)o->runs)
-		fprintf(out, "  (%d/%lu runs ok)", nok, o->runs);
+	if (nok < (int)res->runs)
+		fprintf(out, "  (%d/%lu runs ok)", nok, res->runs);
 	fputc('\n', out);
 }
 
-static void print_rates(const struct opts *o, const struct case_res *cs, FILE *out)
+static void print_rates(const struct results *res, const struct case_res *cs, FILE *out)
 {
 	const struct method_res *sendfile = find_method(cs, "sendfile");
 	struct baseline sf = { 0 };
@@ -81,7 +84,7 @@ static void print_rates(const struct opts *o, const struct case_res *cs, FILE *o
 		sf.cpu = metric_spread(cs, sendfile, CPU_S_PER_GIB, NULL);
 	}
 	fprintf(out, "%-14s %-34s %7s %-9s %7s %9s %9s %11s\n", "method",
-		cs->wl->header_bytes ? "throughput (requests/s)" : "throughput",
+		cs->header_bytes ? "throughput (requests/s)" : "throughput",
 		"x sendf", "CPU s/GiB", "x sendf", "usr/sys%", "syscalls", "cs vol/inv");
 	for (i = 0; i < cs->nm; i++) {
 		const struct method_res *m = &cs->m[i];
@@ -89,7 +92,7 @@ static void print_rates(const struct opts *o, const struct case_res *cs, FILE *o
 		if (m->unavail[0])
 			fprintf(out, "%-14s unavailable: %s\n", m->method->name, m->unavail);
 		else
-			print_rate_row(o, cs, m, &sf, out);
+			print_rate_row(res, cs, m, &sf, out);
 	}
 }
 
@@ -215,21 +218,20 @@ static void print_nic(const struct case_res *cs, const char *copy_why, FILE *out
 		metric_spread(cs, zc, NIC_FRAG_BYTES_PER_BYTE, NULL).median);
 }
 
-void print_case(const struct opts *o, const struct case_res *cs,
-		const char *copy_why, FILE *out)
+void print_case(const struct results *res, const struct case_res *cs, FILE *out)
 {
-	char title[256];
+	const char *copy_why = res->copy_why;
 	int i;
 
-	cs->wl->title(o, cs, title, sizeof(title));
-	fprintf(out, "\n== %s: median of %lu runs after 1 warm-up [min..max]\n", title, o->runs);
+	fprintf(out, "\n== %s: median of %lu runs after 1 warm-up [min..max]\n", cs->title,
+		res->runs);
 	if (cs->note[0])
 		fprintf(out, "   note: %s\n", cs->note);
 	if (cs->unavail[0]) {
 		fprintf(out, "   unavailable: %s\n", cs->unavail);
 		return;
 	}
-	print_rates(o, cs, out);
+	print_rates(res, cs, out);
 	fprintf(out, "\n%-14s %-32s %6s %6s %6s %6s %7s %6s | %-7s %-17s %s\n", "CPU copies/B",
 		"total [min..max]", "read", "send", "segm", "zc-cp", "by-ref", "calls", "article",
 		"mode sw: meas/art", "rx-side");
@@ -242,8 +244,9 @@ void print_case(const struct opts *o, const struct case_res *cs,
 		print_nic(cs, copy_why, out);
 }
 
-void print_legend(const char *copy_why, FILE *out)
+void print_legend(const struct results *res, FILE *out)
 {
+	const char *copy_why = res->copy_why;
 	int p;
 
 	fprintf(out,
@@ -382,9 +385,9 @@ static void json_case(FILE *f, const struct case_res *cs)
 	int i;
 
 	fprintf(f, "{\"workload\": \"%s\", \"bytes\": %llu, \"objects\": %lu, \"header_bytes\": %u, \"route\": \"%s\", \"cold\": %s",
-		cs->wl->name, (unsigned long long)cs->bytes, cs->objects,
-		cs->wl->header_bytes, cs->route->name, cs->cold ? "true" : "false");
-	if (!cs->wl->per_size)
+		cs->workload, (unsigned long long)cs->bytes, cs->objects,
+		cs->header_bytes, cs->route->name, cs->cold ? "true" : "false");
+	if (!cs->one_file)
 		fprintf(f, ", \"object_min\": %llu, \"object_max\": %llu",
 			(unsigned long long)cs->obj_min, (unsigned long long)cs->obj_max);
 	if (cs->note[0]) {
@@ -420,8 +423,7 @@ static void json_probes(FILE *f, const char *copy_why)
 	fprintf(f, "]}");
 }
 
-void json_write(const struct opts *o, const struct case_res *cases, int ncases,
-		const char *copy_why, FILE *f)
+void json_write(const struct results *res, FILE *f)
 {
 	struct utsname u;
 	int c;
@@ -430,13 +432,13 @@ void json_write(const struct opts *o, const struct case_res *cases, int ncases,
 		snprintf(u.release, sizeof(u.release), "unknown");
 	fprintf(f, "{\"tool\": \"zcsend bench\", \"version\": \"%s\", \"kernel\": ", ZCSEND_VERSION);
 	json_str(f, u.release);
-	fprintf(f, ", \"runs\": %lu, \"warmup_runs\": 1, \"receiver\": \"%s\",\n \"copies\": ",
-		o->runs, o->rx == RECEIVER_READ ? "read" : "discard");
-	json_probes(f, copy_why);
+	fprintf(f, ", \"runs\": %lu, \"warmup_runs\": 1, \"receiver\": \"%s\", \"complete\": %s,\n \"copies\": ",
+		res->runs, receiver_name(res->rx), res->complete ? "true" : "false");
+	json_probes(f, res->copy_why);
 	fprintf(f, ",\n \"cases\": [");
-	for (c = 0; c < ncases; c++) {
+	for (c = 0; c < res->ncases; c++) {
 		fprintf(f, "%s\n  ", c ? "," : "");
-		json_case(f, &cases[c]);
+		json_case(f, &res->cases[c]);
 	}
 	fprintf(f, "\n ]}\n");
 }
