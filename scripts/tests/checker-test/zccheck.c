@@ -13,9 +13,15 @@
  *	shift		shifts a 32-bit value by 40 (UBSAN shift)
  *	bounds		indexes past the end of an array (UBSAN bounds)
  *	page_ref	drops a page reference it does not hold (DEBUG_VM)
+ *	hung		sleeps uninterruptibly for "secs" seconds (the hung task
+ *			detector, with kernel.hung_task_timeout_secs set below)
+ *	rcustall	spins with preemption off for "secs" seconds (RCU's CPU
+ *			stall warning, with rcupdate.rcu_cpu_stall_timeout set
+ *			below)
  *
- * Used only by scripts/tests/test-checkers, in a guest of the 6.12 debug kernel;
- * never part of zcsend. The values that make each bug happen come from
+ * Used only by scripts/tests/test-checkers, in guests of the 6.12 debug kernel
+ * (every case) and of Debian's stock kernels (hung, rcustall); never part
+ * of zcsend. The values that make each bug happen come from
  * module parameters, so the compiler cannot see (and warn about, or fold
  * away) what happens at run time.
  */
@@ -25,6 +31,9 @@
 #include <linux/module.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
+#include <linux/preempt.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
@@ -44,6 +53,10 @@ MODULE_PARM_DESC(idx, "the array index for bug=bounds");
 static size_t size = 48;
 module_param(size, ulong, 0444);
 MODULE_PARM_DESC(size, "the object size for bug=uaf and bug=leak");
+
+static int secs = 8;
+module_param(secs, int, 0444);
+MODULE_PARM_DESC(secs, "how long bug=hung sleeps and bug=rcustall spins");
 
 static DEFINE_MUTEX(lock_a);
 static DEFINE_MUTEX(lock_b);
@@ -173,6 +186,39 @@ static int page_ref(void)
 	return 0;
 }
 
+/*
+ * In D state (TASK_UNINTERRUPTIBLE) for "secs" seconds: khungtaskd reports
+ * a task that did not run for hung_task_timeout_secs, which the test sets
+ * to 1 for this case.
+ */
+static int hung(void)
+{
+	schedule_timeout_uninterruptible(secs * HZ);
+	pr_info("slept %d s uninterruptibly\n", secs);
+	return 0;
+}
+
+/*
+ * Busy for "secs" seconds with preemption off: this CPU cannot pass a
+ * quiescent state, and RCU reports the stall once the grace period is
+ * older than rcu_cpu_stall_timeout (3 s, its minimum, in the test). An
+ * idle guest may have no grace period in flight: start one once the CPU
+ * can no longer pass a quiescent state. The tick still runs (interrupts
+ * stay on), so jiffies advance.
+ */
+static int rcu_stall(void)
+{
+	unsigned long until = jiffies + secs * HZ;
+
+	preempt_disable();
+	start_poll_synchronize_rcu();
+	while (time_before(jiffies, until))
+		cpu_relax();
+	preempt_enable();
+	pr_info("spun %d s with preemption off\n", secs);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(void);
@@ -185,6 +231,8 @@ static const struct {
 	{ "shift", bad_shift },
 	{ "bounds", out_of_bounds },
 	{ "page_ref", page_ref },
+	{ "hung", hung },
+	{ "rcustall", rcu_stall },
 };
 
 static int __init zccheck_init(void)
