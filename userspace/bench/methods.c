@@ -875,7 +875,7 @@ static int send_zcsend(struct method_ctx *ctx, const struct object *o)
 
 /*
  * The methods, in the order they are run and printed. The article's rows
- * (DESIGN.md section 4): mode switches, CPU copies with and without
+ * (README.md, "Why"): mode switches, CPU copies with and without
  * scatter-gather DMA ("sendfile" vs "sendfile + SG-DMA").
  */
 const struct bench_method bench_methods[] = {

@@ -48,7 +48,7 @@ struct method_ctx {
 	uint32_t zc_next;
 };
 
-/* The article's figures for a method (DESIGN.md section 4). */
+/* The article's figures for a method (README.md, "Why"). */
 struct article_claim {
 	int listed;		/* the article has a row for this method */
 	int mode_switches;	/* per transfer: 2 per system call */

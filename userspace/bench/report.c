@@ -253,16 +253,18 @@ void print_legend(const struct results *res, FILE *out)
 "\nLegend: x sendf = ratio to sendfile's median in the same case. CPU s/GiB = sender\n"
 "user+system CPU seconds per GiB (getrusage). syscalls and cs (context switches,\n"
 "getrusage voluntary/involuntary) per transfer. CPU copies/B = payload bytes the CPU\n"
-"copied per byte sent: read = page cache -> user (read(2)); send = user -> socket\n"
-"buffer; segm = software segmentation copy (skb_copy_bits); zc-cp = bytes the kernel\n"
+"copied per byte sent: read = page cache -> user (read(2)), or file -> pipe by copy;\n"
+"send = user -> socket buffer; segm = the sender's copies below TCP (skb_copy_bits,\n"
+"skb_copy_and_csum_bits: segmentation, linearisation; attributed by kernel stack, any\n"
+"stack not the receiver's counts); zc-cp = bytes the kernel\n"
 "reported as copied after all (SO_EE_CODE_ZEROCOPY_COPIED / IORING_NOTIF_USAGE_ZC_COPIED,\n"
 "n/r = not reported by this kernel; the kernel flags a whole send call, so for one big\n"
 "send it is an upper bound); by-ref = handed to TCP by page reference (no copy).\n"
-"article = the article's CPU copies (DESIGN.md section 4; sendfile: 1 on a route without\n"
+"article = the article's CPU copies (README.md, \"Why\"; sendfile: 1 on a route without\n"
 "scatter-gather, else the SG-DMA row's 0); mode sw = 2 x syscalls per file (the article\n"
 "counts a system call as two switches) vs its figure; '*' marks a disagreement. rx-side =\n"
-"other skb_copy_bits bytes per byte, mostly the receiving socket coalescing small linear\n"
-"skbs (skb_try_coalesce): a receive-side copy, not in the sender's total.\n");
+"skb copies under the receive path per byte, mostly the receiving socket coalescing\n"
+"small linear skbs (skb_try_coalesce): a receive-side copy, not in the sender's total.\n");
 	if (copy_why) {
 		fprintf(out, "CPU copies: %s\n", copy_why);
 		return;
@@ -303,8 +305,9 @@ static void json_copies(FILE *f, const struct run_rec *r)
 		fprintf(f, "\"copied_bytes\": null");
 		return;
 	}
-	fprintf(f, "\"copied_bytes\": {\"file_read\": %.0f, \"send\": %.0f, \"segment\": %.0f, \"by_reference\": %.0f, \"rx_coalesce\": %lld, \"rx_other\": %lld, \"tls_copy\": %.0f}, \"encrypted_bytes\": %.0f, ",
-		r->cp.file_read, r->cp.send, r->cp.segment, r->cp.by_ref,
+	fprintf(f, "\"copied_bytes\": {\"file_read\": %.0f, \"send\": %.0f, \"segment\": %.0f, \"linearize\": %lld, \"by_reference\": %.0f, \"rx_coalesce\": %lld, \"rx_other\": %lld, \"tls_copy\": %.0f}, \"encrypted_bytes\": %.0f, ",
+		r->cp.file_read, r->cp.send, r->cp.segment, (long long)r->ts.copy_bits_tx,
+		r->cp.by_ref,
 		(long long)r->ts.copy_bits_coalesce, (long long)r->ts.copy_bits_other,
 		r->cp.tls_copy, r->cp.encrypt);
 	fprintf(f, "\"nic\": {\"frames\": %.0f, \"bytes\": %.0f, \"frag_bytes\": %.0f}, ",

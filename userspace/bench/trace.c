@@ -24,12 +24,20 @@
  *   do_tcp_sendpages    (6.1) return value > 0: bytes given to TCP by page
  *                       reference through sendpage; not part of
  *                       tcp_sendmsg_locked on 6.1.
- *   skb_copy_bits       len, keyed on the kernel stack: under skb_segment it
- *                       is the software-GSO copy of a route without
- *                       scatter-gather (DESIGN.md section 3), the sender's;
- *                       under skb_try_coalesce it is the receiving socket
- *                       packing small linear skbs together (a receive-side
- *                       copy, reported apart, not charged to the method).
+ *   skb_copy_bits       len, keyed on the kernel stack, and attributed by
+ *   skb_copy_and_csum_bits  it, not by function: the innermost frame that
+ *                       belongs to the receive path (skb_try_coalesce,
+ *                       tcp_collapse, tcp_v4_rcv, netif_receive_skb, ...)
+ *                       makes it the receiver's copy (reported apart, not
+ *                       charged to the method); any other stack is the
+ *                       sender's: the software-GSO copy under skb_segment
+ *                       of a route without scatter-gather, linearisation
+ *                       (validate_xmit_skb -> __pskb_pull_tail) for a
+ *                       device without it, the checksum copy of a device
+ *                       with neither SG nor checksum offload.
+ *   copy_splice_read    (6.12) return value > 0: a file system without page
+ *                       cache splice (9p without cache, FUSE...) copies the
+ *                       file into the pipe: a file read copy.
  *   vfs_read            return value > 0: bytes read(2) copied from the page
  *                       cache to user memory.
  *   tcp_collapse        hits only: the receive queue was compacted by
@@ -87,7 +95,13 @@ static const struct probe_def {
 		'r', "bytes", "bytes > 0", "skb_zerocopy_iter_stream return (user pages pinned)" },
 	/* skb_copy_bits(skb, offset, to, len) */
 	[PROBE_SKB_COPY_BITS] = { "skb_copy_bits", "skb_copy_bits len=$arg4:s32", 'p',
-		"len", "len > 0", "skb_copy_bits len (segmentation copy)" },
+		"len", "len > 0", "skb_copy_bits len (segmentation, linearisation)" },
+	/* skb_copy_and_csum_bits(skb, offset, to, len) */
+	[PROBE_SKB_COPY_CSUM] = { "skb_copy_and_csum_bits",
+		"skb_copy_and_csum_bits len=$arg4:s32", 'p', "len", "len > 0",
+		"skb_copy_and_csum_bits len (copy with checksum)" },
+	[PROBE_COPY_SPLICE_READ] = { "copy_splice_read", "copy_splice_read bytes=$retval:s64",
+		'r', "bytes", "bytes > 0", "copy_splice_read return (file -> pipe by copy, 6.5+)" },
 	[PROBE_VFS_READ] = { "vfs_read", "vfs_read bytes=$retval:s64", 'r',
 		"bytes", "bytes > 0", "vfs_read return (page cache -> user)" },
 	[PROBE_TCP_COLLAPSE] = { "tcp_collapse", "tcp_collapse", 'p',
@@ -148,7 +162,7 @@ static int write_str(const char *rel, const char *s, int append)
 
 static void trigger_str(char *buf, size_t len, enum probe_id p, int remove)
 {
-	if (p == PROBE_SKB_COPY_BITS) {
+	if (p == PROBE_SKB_COPY_BITS || p == PROBE_SKB_COPY_CSUM) {
 		snprintf(buf, len, "%shist:keys=stacktrace:vals=hitcount,len:size=4096 if len > 0",
 			 remove ? "!" : "");
 		return;
@@ -345,41 +359,68 @@ static int read_hist(enum probe_id p, struct trace_sample *s)
 	return read_hist_field(p, probes[p].field, &s->sum[p], &s->hits[p]);
 }
 
-/*
- * skb_copy_bits' hist is keyed on stack traces: each entry is
- * "{ stacktrace:" then one frame per line, then "} hitcount: N len: N".
- */
-static int read_hist_stacks(struct trace_sample *s)
+/* Frames of the receive path: a copy under one of them is the receiver's. */
+static const char *const rx_frames[] = {
+	"skb_try_coalesce", "tcp_collapse", "tcp_v4_rcv", "tcp_v6_rcv",
+	"tcp_rcv_established", "tcp_data_queue", "__netif_receive_skb",
+	"netif_receive_skb", "napi_gro_receive", "gro_receive", "process_backlog",
+};
+
+enum copy_owner { COPY_UNKNOWN, COPY_SEGMENT, COPY_TX, COPY_COALESCE, COPY_RX };
+
+/* The owner a stack frame says, or COPY_UNKNOWN. */
+static enum copy_owner frame_owner(const char *line)
 {
-	int in_segment = 0, in_coalesce = 0;
+	size_t i;
+
+	if (strstr(line, "skb_segment"))
+		return COPY_SEGMENT;
+	if (strstr(line, "skb_try_coalesce"))
+		return COPY_COALESCE;
+	for (i = 0; i < sizeof(rx_frames) / sizeof(rx_frames[0]); i++)
+		if (strstr(line, rx_frames[i]))
+			return COPY_RX;
+	return COPY_UNKNOWN;
+}
+
+/*
+ * The copy functions' hists are keyed on stack traces: each entry is
+ * "{ stacktrace:" then one frame per line, innermost first, then
+ * "} hitcount: N len: N". The first frame that says whose copy it is
+ * decides; a stack none of whose frames does is the sender's (the
+ * transmit path: linearisation, checksum), so that no copy escapes the
+ * sender's count by being made in a function this list does not know.
+ */
+static int read_hist_stacks(enum probe_id p, struct trace_sample *s)
+{
+	enum copy_owner owner = COPY_UNKNOWN, o;
 	char line[512];
 	FILE *f;
 
-	f = open_hist(PROBE_SKB_COPY_BITS);
+	f = open_hist(p);
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
 		const char *h = strstr(line, "hitcount:"), *v = strstr(line, " len:");
+		int64_t len;
 
-		if (strstr(line, "skb_segment"))
-			in_segment = 1;
-		if (strstr(line, "skb_try_coalesce"))
-			in_coalesce = 1;
+		o = frame_owner(line);
+		if (owner == COPY_UNKNOWN)
+			owner = o;
 		if (!h || !v)
 			continue;
-		{
-			int64_t len = (int64_t)strtoull(v + 5, NULL, 10);
-
-			s->hits[PROBE_SKB_COPY_BITS] += strtoull(h + 9, NULL, 10);
-			s->sum[PROBE_SKB_COPY_BITS] += len;
-			if (in_segment)
-				s->copy_bits_segment += len;
-			else if (in_coalesce)
-				s->copy_bits_coalesce += len;
-			else
-				s->copy_bits_other += len;
-		}
-		in_segment = in_coalesce = 0;
+		len = (int64_t)strtoull(v + 5, NULL, 10);
+		s->hits[p] += strtoull(h + 9, NULL, 10);
+		s->sum[p] += len;
+		if (owner == COPY_SEGMENT)
+			s->copy_bits_segment += len;
+		else if (owner == COPY_COALESCE)
+			s->copy_bits_coalesce += len;
+		else if (owner == COPY_RX)
+			s->copy_bits_other += len;
+		else
+			s->copy_bits_tx += len;
+		owner = COPY_UNKNOWN;
 	}
 	fclose(f);
 	return 0;
@@ -399,8 +440,8 @@ static int read_all(struct trace_sample *s, int vfs_read_first)
 			p = i == PROBE_COUNT - 1 ? PROBE_VFS_READ : i + (i >= PROBE_VFS_READ);
 		if (!armed[p])
 			continue;
-		if (p == PROBE_SKB_COPY_BITS ? read_hist_stacks(s) :
-		    read_hist(p, s))
+		if (p == PROBE_SKB_COPY_BITS || p == PROBE_SKB_COPY_CSUM ?
+		    read_hist_stacks(p, s) : read_hist(p, s))
 			err = -1;
 	}
 	return err;
@@ -421,6 +462,7 @@ void trace_delta(struct trace_sample *d, const struct trace_sample *before,
 		d->hits[p] = after->hits[p] - before->hits[p];
 	}
 	d->copy_bits_segment = after->copy_bits_segment - before->copy_bits_segment;
+	d->copy_bits_tx = after->copy_bits_tx - before->copy_bits_tx;
 	d->copy_bits_coalesce = after->copy_bits_coalesce - before->copy_bits_coalesce;
 	d->copy_bits_other = after->copy_bits_other - before->copy_bits_other;
 	d->nic_frag_bytes = after->nic_frag_bytes - before->nic_frag_bytes;
@@ -470,7 +512,7 @@ void copies_from_sample(const struct trace_sample *s, struct copies *c)
 	c->nic_frag_bytes = (double)s->nic_frag_bytes;
 	c->by_ref = (double)(s->sum[PROBE_SPLICE_FROM_ITER] + s->sum[PROBE_ZEROCOPY_ITER] +
 			     s->sum[PROBE_DO_TCP_SENDPAGES]);
-	c->segment = (double)s->copy_bits_segment;
+	c->segment = (double)(s->copy_bits_segment + s->copy_bits_tx);
 	c->rx_other = (double)(s->copy_bits_coalesce + s->copy_bits_other);
-	c->file_read = (double)s->sum[PROBE_VFS_READ];
+	c->file_read = (double)(s->sum[PROBE_VFS_READ] + s->sum[PROBE_COPY_SPLICE_READ]);
 }

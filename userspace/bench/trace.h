@@ -11,6 +11,8 @@ enum probe_id {
 	PROBE_DO_TCP_SENDPAGES,	/* by page reference through sendpage (6.1) */
 	PROBE_ZEROCOPY_ITER,	/* user pages pinned (MSG_ZEROCOPY, SEND_ZC) */
 	PROBE_SKB_COPY_BITS,	/* skb_copy_bits, split by caller */
+	PROBE_SKB_COPY_CSUM,	/* skb_copy_and_csum_bits, split by caller */
+	PROBE_COPY_SPLICE_READ,	/* 6.12: file -> pipe by copy (no page cache splice) */
 	PROBE_VFS_READ,		/* page cache -> user memory */
 	PROBE_TCP_COLLAPSE,	/* receive queue compaction, hits */
 	PROBE_AEAD_ENCRYPT,	/* bytes encrypted (kTLS records) */
@@ -22,10 +24,14 @@ enum probe_id {
 struct trace_sample {
 	int64_t sum[PROBE_COUNT];
 	uint64_t hits[PROBE_COUNT];
-	/* skb_copy_bits split by caller (hist keyed on the stack trace) */
+	/*
+	 * skb_copy_bits and skb_copy_and_csum_bits split by caller (hist
+	 * keyed on the stack trace; the innermost known frame decides)
+	 */
 	int64_t copy_bits_segment;	/* under skb_segment: software GSO */
+	int64_t copy_bits_tx;		/* other send side: linearisation... */
 	int64_t copy_bits_coalesce;	/* under skb_try_coalesce: receiver */
-	int64_t copy_bits_other;
+	int64_t copy_bits_other;	/* other receive side (tcp_collapse...) */
 	int64_t nic_frag_bytes;		/* of the NIC's bytes, in page frags */
 };
 
@@ -34,8 +40,10 @@ struct copies {
 	int measured;
 	double file_read;	/* page cache -> user memory (read(2)) */
 	double send;		/* user memory -> socket buffer (sendmsg) */
-	double segment;		/* skb_copy_bits under skb_segment (SG off) */
-	double rx_other;	/* other skb_copy_bits: receiver coalescing... */
+	double segment;		/* sender's copies below TCP: segmentation,
+				 * linearisation (SG off), any stack that is
+				 * not the receiver's */
+	double rx_other;	/* receiver's skb copies: coalescing... */
 	double by_ref;		/* handed to TCP by page reference */
 	double encrypt;		/* encrypted (kTLS), not part of the copies */
 	double tls_copy;	/* of send: copied into kTLS records */
