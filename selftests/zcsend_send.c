@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <linux/sockios.h>
 #include <linux/tls.h>
 #include <linux/zcsend.h>
 
@@ -699,52 +701,115 @@ TEST(signal_interrupts)
 	free(buf);
 }
 
-/*
- * The file shrinks while it is being sent: the call ends early at the new
- * end of file (or sends what it had gathered), never fails or crashes.
- */
-TEST(truncate_during_send)
+/* A thread sending a whole file, call after call, then a FIN. */
+struct file_sender {
+	int dev, ffd, cli;
+	uint64_t flen;
+	pid_t tid;		/* set by the thread when it starts */
+	uint64_t total;
+	int err;		/* of the last call: 0 or -errno */
+};
+
+static void *file_sender_main(void *arg)
 {
-	size_t flen = 64 * MIB;
-	unsigned char *buf = malloc(flen);
-	uint64_t off = 0, total = 0;
-	int dev, ffd, cli, srv;
-	pid_t rx, tr;
+	struct file_sender *t = arg;
+	uint64_t off = 0;
 
-	ASSERT_NE(NULL, buf);
-	fill_pattern(buf, flen, 9);
-	ffd = zcsend_make_file(NULL, buf, flen);
-	ASSERT_LE(0, ffd);
-	dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, dev);
-	ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &cli, &srv, 0));
-	rx = start_receiver(srv, buf, flen);	/* bytes may differ: ignored */
-	close(srv);
-
-	tr = fork();
-	ASSERT_LE(0, tr);
-	if (!tr) {
-		usleep(20000);
-		_exit(ftruncate(ffd, 3 * MIB + 5) ? 1 : 0);
-	}
+	__atomic_store_n(&t->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	for (;;) {
 		struct zcsend_file r;
 
-		ASSERT_EQ(0, zc_sendfile(dev, ffd, cli, off, flen - off,
-					 ZCSEND_F_NOSIGNAL, &r));
-		if (!r.sent)
+		t->err = zc_sendfile(t->dev, t->ffd, t->cli, off, t->flen - off,
+				     ZCSEND_F_NOSIGNAL, &r);
+		if (t->err || !r.sent)
 			break;
-		total += r.sent;
+		t->total += r.sent;
 		off = r.offset;
 	}
-	EXPECT_EQ(0, receiver_status(tr));
-	TH_LOG("%llu bytes sent of %zu", (unsigned long long)total, flen);
-	EXPECT_GE(flen, total);
-	shutdown(cli, SHUT_WR);
-	receiver_status(rx);
-	close(cli);
-	close(dev);
-	close(ffd);
+	shutdown(t->cli, SHUT_WR);
+	return NULL;
+}
+
+/* Its thread id, once it runs (0 after 10 s). */
+static pid_t file_sender_tid(struct file_sender *t)
+{
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		pid_t tid = __atomic_load_n(&t->tid, __ATOMIC_ACQUIRE);
+
+		if (tid)
+			return tid;
+		usleep(10000);
+	}
+	return 0;
+}
+
+/*
+ * The file shrinks while a call is sending it: the call ends at the new end
+ * of file. Made deterministic: nobody reads until the sender sleeps on a
+ * full socket buffer (its wait channel says so), with far less than the new
+ * size queued; only then is the file truncated and the stream drained. So
+ * every page gathered before the truncation lies below the new end: the
+ * total is exactly the new size (the contract allows up to the old one, for
+ * pages gathered before a truncation), and the bytes are the file's.
+ */
+TEST(truncate_during_send)
+{
+	const size_t flen = 16 * MIB, newlen = 6 * MIB + 5;
+	unsigned char *buf = malloc(flen), *got = malloc(flen + 1);
+	struct file_sender t = { .flen = flen };
+	int srv, outq = 0, inq = 0;
+	char wchan[64];
+	size_t n = 0;
+	pthread_t thr;
+	pid_t tid;
+
+	ASSERT_TRUE(buf && got);
+	fill_pattern(buf, flen, 9);
+	t.ffd = zcsend_make_file(NULL, buf, flen);
+	ASSERT_LE(0, t.ffd);
+	t.dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, t.dev);
+	ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &t.cli, &srv, 65536));
+	ASSERT_EQ(0, pthread_create(&thr, NULL, file_sender_main, &t));
+	tid = file_sender_tid(&t);
+	ASSERT_LT(0, tid);
+	ASSERT_EQ(0, zcsend_wait_blocked(tid, zcsend_wchans_sndbuf, 30000,
+					 wchan, sizeof(wchan)))
+		TH_LOG("the sender never blocked on the socket (wchan %s)",
+		       wchan);
+	ASSERT_EQ(0, ioctl(t.cli, SIOCOUTQ, &outq));
+	ASSERT_EQ(0, ioctl(srv, FIONREAD, &inq));
+	TH_LOG("blocked in %s with %d + %d bytes queued", wchan, outq, inq);
+	/* Gathered so far: what is queued and one batch (at most 4 MiB). */
+	ASSERT_GT(newlen, (size_t)outq + inq + 4 * MIB);
+
+	ASSERT_EQ(0, ftruncate(t.ffd, newlen));
+	for (;;) {
+		ssize_t r = read(srv, got + n, flen + 1 - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		ASSERT_LE(0, r);
+		if (!r || n + r > flen)
+			break;
+		n += r;
+	}
+	ASSERT_EQ(0, pthread_join(thr, NULL));
+	TH_LOG("%llu bytes sent of %zu, truncated to %zu",
+	       (unsigned long long)t.total, flen, newlen);
+	EXPECT_EQ(0, t.err);
+	EXPECT_EQ(t.total, n);
+	EXPECT_LE(newlen, t.total);
+	EXPECT_GE(flen, t.total);
+	EXPECT_EQ(newlen, t.total);
+	EXPECT_EQ(0, memcmp(got, buf, n < newlen ? n : newlen));
+	close(srv);
+	close(t.cli);
+	close(t.dev);
+	close(t.ffd);
+	free(got);
 	free(buf);
 }
 
