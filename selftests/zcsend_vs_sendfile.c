@@ -118,14 +118,40 @@ static void *rx_main(void *arg)
 	return NULL;
 }
 
-/* Wait until @want bytes arrived; return their hash and start over. */
-static uint64_t rx_take(struct rx *r, uint64_t want)
-{
-	uint64_t h;
+/* Seconds without a byte after which rx_take() gives up. */
+#define RX_STALL_SECS	20
 
+/*
+ * Wait until @want bytes arrived; return their hash and start over. A call
+ * that claims more bytes than it queued must fail, not hang: when nothing
+ * arrives for RX_STALL_SECS, *@stalled is set and the bytes that did come
+ * are taken.
+ */
+static uint64_t rx_take(struct rx *r, uint64_t want, bool *stalled)
+{
+	uint64_t h, last;
+	struct timespec dl;
+	int idle = 0;
+
+	*stalled = false;
 	pthread_mutex_lock(&r->lock);
-	while (r->count < want)
-		pthread_cond_wait(&r->cond, &r->lock);
+	last = r->count;
+	while (r->count < want) {
+		clock_gettime(CLOCK_REALTIME, &dl);
+		dl.tv_sec++;
+		if (pthread_cond_timedwait(&r->cond, &r->lock, &dl) != ETIMEDOUT)
+			continue;
+		if (r->count != last) {
+			last = r->count;
+			idle = 0;
+		} else if (++idle >= RX_STALL_SECS) {
+			fprintf(stderr, "# rx: %" PRIu64 " of %" PRIu64
+				" bytes came, then none for %d s\n",
+				r->count, want, RX_STALL_SECS);
+			*stalled = true;
+			want = r->count;
+		}
+	}
 	h = r->hash;
 	r->hash = 0xcbf29ce484222325ULL;
 	r->count -= want;
@@ -177,8 +203,10 @@ static void conn_close(struct conn *c)
 }
 
 /* One call's outcome, as both sides report it. */
+#define RX_STALLED	(-2LL)	/* ret: fewer bytes came than it said */
+
 struct outcome {
-	long long ret;		/* bytes, or -1 */
+	long long ret;		/* bytes, -1, or RX_STALLED */
 	int err;
 	uint64_t off;
 	uint64_t hash;
@@ -189,11 +217,14 @@ static struct outcome by_sendfile(struct conn *c, int fd, uint64_t off,
 {
 	struct outcome o = { .off = off };
 	off_t pos = off;
+	bool stalled;
 
 	o.ret = sendfile(c->snd, fd, &pos, len);
 	o.err = o.ret < 0 ? errno : 0;
 	o.off = pos;
-	o.hash = rx_take(&c->rx, o.ret > 0 ? o.ret : 0);
+	o.hash = rx_take(&c->rx, o.ret > 0 ? o.ret : 0, &stalled);
+	if (stalled)
+		o.ret = RX_STALLED;
 	return o;
 }
 
@@ -204,6 +235,7 @@ static struct outcome by_ioctl(struct conn *c, int dev, int fd, uint64_t off,
 				 .sock_fd = c->snd, .offset = off,
 				 .length = len };
 	struct outcome o = { .off = off };
+	bool stalled;
 
 	if (ioctl(dev, ZCSEND_IOC_SENDFILE, &a)) {
 		o.ret = -1;
@@ -212,7 +244,9 @@ static struct outcome by_ioctl(struct conn *c, int dev, int fd, uint64_t off,
 		o.ret = a.sent;
 		o.off = a.offset;
 	}
-	o.hash = rx_take(&c->rx, o.ret > 0 ? o.ret : 0);
+	o.hash = rx_take(&c->rx, o.ret > 0 ? o.ret : 0, &stalled);
+	if (stalled)
+		o.ret = RX_STALLED;
 	return o;
 }
 
@@ -456,6 +490,7 @@ static long long compare(struct __test_metadata *_metadata, int dev,
 		       PRIu64 ", ioctl %lld/%d/%" PRIu64 "%s (seed %" PRIu64
 		       ")", off, len, s.ret, s.err, s.off, z.ret, z.err,
 		       z.off, s.hash != z.hash ? ", bytes differ" : "", seed);
+	EXPECT_NE(RX_STALLED, s.ret);
 	EXPECT_EQ(s.ret, z.ret);
 	EXPECT_EQ(s.err, z.err);
 	EXPECT_EQ(s.off, z.off);
