@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/sockios.h>
@@ -1374,6 +1375,302 @@ TEST(nonblock_eagain_reads_nothing)
 				 eagain_without_read);
 	close(dev);
 	close(ffd);
+}
+
+/* Monotonic milliseconds. */
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Wait up to @ms for @want bytes at @fd: the bytes there then. */
+static int pending_within(int fd, int want, int ms)
+{
+	long long end = now_ms() + ms;
+	int n;
+
+	while ((n = pending(fd)) < want && now_ms() < end)
+		usleep(1000);
+	return n;
+}
+
+/*
+ * ZCSEND_F_MORE holds a partial segment back (corked) until the next call;
+ * a call without it pushes everything, so the peer can read all at once,
+ * well before TCP's probe timer (200 ms at least) would have sent it.
+ * Both ioctls.
+ */
+TEST_F(conn, more_corks_then_pushes)
+{
+	struct zcsend_seg seg = { .type = ZCSEND_SEG_FILE, .fd = self->file,
+				  .offset = 5000, .length = 700 };
+	struct zcsend_file r;
+	struct zcsend_vec v;
+	long long t0;
+	int n;
+
+	t0 = now_ms();
+	ASSERT_EQ(0, zc_sendfile(self->dev, self->file, self->cli, 0, 1000,
+				 ZCSEND_F_MORE, &r));
+	ASSERT_EQ(1000, r.sent);
+	ASSERT_EQ(0, zc_sendvec(self->dev, self->cli, &seg, 1, ZCSEND_F_MORE,
+				&v));
+	ASSERT_EQ(700, v.sent);
+	n = pending(self->srv);
+	/* Corked: judged only when the calls were quick (TCG can stall). */
+	if (now_ms() - t0 < 100) {
+		EXPECT_EQ(0, n) TH_LOG("%d bytes went out despite ZCSEND_F_MORE", n);
+	} else {
+		TH_LOG("too slow to judge the cork (%lld ms)", now_ms() - t0);
+	}
+
+	ASSERT_EQ(0, zc_sendfile(self->dev, self->file, self->cli, 1000, 300, 0,
+				 &r));
+	EXPECT_EQ(2000, pending_within(self->srv, 2000, 100));
+
+	/* The same through SENDVEC: its last segment without the flag. */
+	ASSERT_EQ(0, zc_sendvec(self->dev, self->cli, &seg, 1, ZCSEND_F_MORE,
+				&v));
+	ASSERT_EQ(0, zc_sendvec(self->dev, self->cli, &seg, 1, 0, &v));
+	EXPECT_EQ(3400, pending_within(self->srv, 3400, 100));
+}
+
+/* The file's own position (f_pos) is neither used nor moved. */
+TEST_F(conn, file_position_unchanged)
+{
+	struct zcsend_seg seg = { .type = ZCSEND_SEG_FILE, .fd = self->file,
+				  .length = 4000 };
+	struct zcsend_file r;
+	struct zcsend_vec v;
+
+	ASSERT_EQ(1234, lseek(self->file, 1234, SEEK_SET));
+	ASSERT_EQ(0, zc_sendfile(self->dev, self->file, self->cli, 0, 5000, 0,
+				 &r));
+	EXPECT_EQ(5000, r.sent);
+	EXPECT_EQ(1234, lseek(self->file, 0, SEEK_CUR));
+	ASSERT_EQ(0, zc_sendvec(self->dev, self->cli, &seg, 1, 0, &v));
+	EXPECT_EQ(4000, v.sent);
+	EXPECT_EQ(1234, lseek(self->file, 0, SEEK_CUR));
+}
+
+/*
+ * SENDVEC at its limits: ZCSEND_SEGS_MAX segments, half of them inline
+ * segments of ZCSEND_INLINE_MAX bytes, in one call, byte-exact.
+ */
+TEST_F(vec, limits_1024_segments)
+{
+	enum { N = ZCSEND_SEGS_MAX, FLEN = 1 << 20 };
+	static struct zcsend_seg s[N];
+	static unsigned char inl[N / 2][ZCSEND_INLINE_MAX];
+	unsigned char *f = malloc(FLEN), *want;
+	size_t total = 0, i;
+	struct zcsend_vec v;
+	int fd;
+	pid_t rx;
+
+	ASSERT_NE(NULL, f);
+	fill_pattern(f, FLEN, 51);
+	fd = zcsend_make_file(NULL, f, FLEN);
+	ASSERT_LE(0, fd);
+	want = malloc(N / 2 * (ZCSEND_INLINE_MAX + 1000));
+	ASSERT_NE(NULL, want);
+	for (i = 0; i < N / 2; i++) {
+		size_t off = (i * 2039) % (FLEN - 1000), len = 1 + i % 1000;
+
+		fill_pattern(inl[i], ZCSEND_INLINE_MAX, 1000 + i);
+		s[2 * i] = (struct zcsend_seg){ .type = ZCSEND_SEG_INLINE,
+						.addr = (uintptr_t)inl[i],
+						.length = ZCSEND_INLINE_MAX };
+		s[2 * i + 1] = (struct zcsend_seg){ .type = ZCSEND_SEG_FILE,
+						    .fd = fd, .offset = off,
+						    .length = len };
+		memcpy(want + total, inl[i], ZCSEND_INLINE_MAX);
+		memcpy(want + total + ZCSEND_INLINE_MAX, f + off, len);
+		total += ZCSEND_INLINE_MAX + len;
+	}
+	rx = vec_receiver(self, want, total);
+
+	ASSERT_EQ(0, zc_sendvec(self->dev, self->cli, s, N, 0, &v));
+	EXPECT_EQ(total, v.sent);
+	EXPECT_EQ(N, v.segs_done);
+
+	shutdown(self->cli, SHUT_WR);
+	EXPECT_EQ(0, receiver_status(rx));
+	close(fd);
+	free(want);
+	free(f);
+}
+
+/* A thread sending all of a file, in as many calls as it takes. */
+struct one_sender {
+	int dev, fd, sock;
+	uint64_t len, sent;
+	int err;
+};
+
+static void *one_sender_main(void *arg)
+{
+	struct one_sender *o = arg;
+
+	while (o->sent < o->len) {
+		struct zcsend_file r = { 0 };
+
+		o->err = zc_sendfile(o->dev, o->fd, o->sock, o->sent,
+				     o->len - o->sent, ZCSEND_F_NOSIGNAL, &r);
+		if (o->err || !r.sent)
+			break;
+		o->sent += r.sent;
+	}
+	return NULL;
+}
+
+/* A file of @len bytes all @c. */
+static int const_file(size_t len, int c)
+{
+	unsigned char *b = malloc(len);
+	int fd;
+
+	if (!b)
+		return -1;
+	memset(b, c, len);
+	fd = zcsend_make_file(NULL, b, len);
+	free(b);
+	return fd;
+}
+
+/*
+ * Two threads send two files on one socket at once. The stream
+ * interleaves them (at batch boundaries), but no byte may be lost,
+ * repeated or changed: files of all 0xaa and all 0x55 must arrive as
+ * exactly as many of each, and nothing else.
+ */
+TEST(concurrent_calls_one_socket)
+{
+	const size_t len = 8 * MIB;
+	struct one_sender o[2];
+	uint64_t count[256] = { 0 }, got = 0;
+	static unsigned char buf[65536];
+	int dev, cli, srv, i;
+	pthread_t t[2];
+
+	dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, dev);
+	ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &cli, &srv, 65536));
+	for (i = 0; i < 2; i++) {
+		o[i] = (struct one_sender){ .dev = dev, .sock = cli,
+					    .len = len,
+					    .fd = const_file(len, i ? 0x55 : 0xaa) };
+		ASSERT_LE(0, o[i].fd);
+	}
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, one_sender_main, &o[i]));
+	while (got < 2 * len) {
+		ssize_t n = read(srv, buf, sizeof(buf));
+		ssize_t k;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		ASSERT_LT(0, n);
+		for (k = 0; k < n; k++)
+			count[buf[k]]++;
+		got += n;
+	}
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, pthread_join(t[i], NULL));
+		EXPECT_EQ(0, o[i].err);
+		EXPECT_EQ(len, o[i].sent);
+		close(o[i].fd);
+	}
+	EXPECT_EQ(len, count[0xaa]);
+	EXPECT_EQ(len, count[0x55]);
+	EXPECT_EQ(2 * len, got);
+	close(cli);
+	close(srv);
+	close(dev);
+}
+
+#define BATCH_PARAM	"/sys/module/zcsend/parameters/batch_pages"
+
+static int write_param(const char *v)
+{
+	int fd = open(BATCH_PARAM, O_WRONLY | O_CLOEXEC);
+	int ok = fd >= 0 && write(fd, v, strlen(v)) == (ssize_t)strlen(v);
+
+	if (fd >= 0)
+		close(fd);
+	return ok ? 0 : -1;
+}
+
+static volatile int toggling;
+
+/* Flip batch_pages between 1 and 1024 until told to stop. */
+static void *toggle_main(void *arg)
+{
+	long *flips = arg;
+
+	while (__atomic_load_n(&toggling, __ATOMIC_ACQUIRE)) {
+		if (write_param(*flips & 1 ? "1" : "1024"))
+			break;
+		++*flips;
+		usleep(1000);
+	}
+	return NULL;
+}
+
+/*
+ * batch_pages changed (1 and 1024, over and over) while calls are sending:
+ * every byte still arrives exact, and the tunable ends as it is set.
+ */
+TEST(batch_pages_changed_during_call)
+{
+	const size_t flen = 8 * MIB;
+	unsigned char *buf = malloc(flen);
+	char saved[16] = "";
+	uint64_t off = 0;
+	long flips = 0;
+	int dev, ffd, cli, srv, pfd;
+	pthread_t t;
+	pid_t rx;
+
+	ASSERT_NE(NULL, buf);
+	pfd = open(BATCH_PARAM, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, pfd);
+	ASSERT_LT(0, read(pfd, saved, sizeof(saved) - 1));
+	close(pfd);
+	fill_pattern(buf, flen, 61);
+	ffd = zcsend_make_file(NULL, buf, flen);
+	ASSERT_LE(0, ffd);
+	dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, dev);
+	ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &cli, &srv, 65536));
+	rx = start_receiver(srv, buf, flen);
+	ASSERT_LT(0, rx);
+	close(srv);
+
+	toggling = 1;
+	ASSERT_EQ(0, pthread_create(&t, NULL, toggle_main, &flips));
+	while (off < flen) {
+		struct zcsend_file r;
+
+		ASSERT_EQ(0, zc_sendfile(dev, ffd, cli, off, flen - off, 0, &r));
+		ASSERT_LT(0, r.sent);
+		off = r.offset;
+	}
+	__atomic_store_n(&toggling, 0, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, write_param(saved));
+	TH_LOG("batch_pages changed %ld times during the transfer", flips);
+	EXPECT_LT(2, flips);
+
+	shutdown(cli, SHUT_WR);
+	EXPECT_EQ(0, receiver_status(rx));
+	close(cli);
+	close(dev);
+	close(ffd);
+	free(buf);
 }
 
 /* An O_APPEND socket is refused as sendfile(2) refuses it. */
