@@ -1604,72 +1604,74 @@ static int write_param(const char *v)
 	return ok ? 0 : -1;
 }
 
-static volatile int toggling;
-
-/* Flip batch_pages between 1 and 1024 until told to stop. */
-static void *toggle_main(void *arg)
+/* Read from @fd into @buf until @n reaches @want or EOF: the new @n. */
+static size_t read_until(int fd, unsigned char *buf, size_t n, size_t want)
 {
-	long *flips = arg;
+	while (n < want) {
+		ssize_t r = read(fd, buf + n, want - n);
 
-	while (__atomic_load_n(&toggling, __ATOMIC_ACQUIRE)) {
-		if (write_param(*flips & 1 ? "1" : "1024"))
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
 			break;
-		++*flips;
-		usleep(1000);
+		n += r;
 	}
-	return NULL;
+	return n;
 }
 
 /*
- * batch_pages changed (1 and 1024, over and over) while calls are sending:
- * every byte still arrives exact, and the tunable ends as it is set.
+ * batch_pages changed under a call: while one blocking call sleeps on the
+ * full socket (its wait channel says so), the tunable is set to 1, 1024, 3
+ * and 512 in turn, 1 MiB being read after each change so that the call
+ * goes on. The call still sends the whole file, byte-exact.
  */
 TEST(batch_pages_changed_during_call)
 {
+	static const char *const vals[] = { "1", "1024", "3", "512" };
 	const size_t flen = 8 * MIB;
-	unsigned char *buf = malloc(flen);
-	char saved[16] = "";
-	uint64_t off = 0;
-	long flips = 0;
-	int dev, ffd, cli, srv, pfd;
-	pthread_t t;
-	pid_t rx;
+	unsigned char *buf = malloc(flen), *got = malloc(flen + 1);
+	struct file_sender t = { .flen = flen };
+	char saved[16] = "", wchan[64];
+	int srv, pfd, k;
+	size_t n = 0;
+	pthread_t thr;
+	pid_t tid;
 
-	ASSERT_NE(NULL, buf);
+	ASSERT_TRUE(buf && got);
 	pfd = open(BATCH_PARAM, O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, pfd);
 	ASSERT_LT(0, read(pfd, saved, sizeof(saved) - 1));
 	close(pfd);
 	fill_pattern(buf, flen, 61);
-	ffd = zcsend_make_file(NULL, buf, flen);
-	ASSERT_LE(0, ffd);
-	dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, dev);
-	ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &cli, &srv, 65536));
-	rx = start_receiver(srv, buf, flen);
-	ASSERT_LT(0, rx);
-	close(srv);
+	t.ffd = zcsend_make_file(NULL, buf, flen);
+	ASSERT_LE(0, t.ffd);
+	t.dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, t.dev);
+	ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &t.cli, &srv, 65536));
+	ASSERT_EQ(0, pthread_create(&thr, NULL, file_sender_main, &t));
+	tid = file_sender_tid(&t);
+	ASSERT_LT(0, tid);
 
-	toggling = 1;
-	ASSERT_EQ(0, pthread_create(&t, NULL, toggle_main, &flips));
-	while (off < flen) {
-		struct zcsend_file r;
-
-		ASSERT_EQ(0, zc_sendfile(dev, ffd, cli, off, flen - off, 0, &r));
-		ASSERT_LT(0, r.sent);
-		off = r.offset;
+	for (k = 0; k < 4; k++) {
+		ASSERT_EQ(0, zcsend_wait_blocked(tid, zcsend_wchans_sndbuf,
+						 30000, wchan, sizeof(wchan)))
+			TH_LOG("change %d: the call is not sleeping (wchan %s)",
+			       k, wchan);
+		ASSERT_EQ(0, write_param(vals[k]));
+		n = read_until(srv, got, n, n + MIB);
 	}
-	__atomic_store_n(&toggling, 0, __ATOMIC_RELEASE);
-	pthread_join(t, NULL);
+	n = read_until(srv, got, n, flen + 1);
+	ASSERT_EQ(0, pthread_join(thr, NULL));
 	EXPECT_EQ(0, write_param(saved));
-	TH_LOG("batch_pages changed %ld times during the transfer", flips);
-	EXPECT_LT(2, flips);
-
-	shutdown(cli, SHUT_WR);
-	EXPECT_EQ(0, receiver_status(rx));
-	close(cli);
-	close(dev);
-	close(ffd);
+	EXPECT_EQ(0, t.err);
+	EXPECT_EQ(flen, t.total);
+	EXPECT_EQ(flen, n);
+	EXPECT_EQ(0, memcmp(got, buf, n < flen ? n : flen));
+	close(srv);
+	close(t.cli);
+	close(t.dev);
+	close(t.ffd);
+	free(got);
 	free(buf);
 }
 
