@@ -19,3 +19,19 @@ require_module() {
 	[ "$(id -u)" = 0 ] || skip_all "needs root"
 	[ -e /sys/module/zcsend ] || skip_all "zcsend module not loaded"
 }
+
+# plan N: the KTAP plan, printed before any case runs, so that a case that
+# never ran (a crash, an early exit) shows as a count short of the plan.
+plan() {
+	ktap_set_plan "$1"
+}
+
+# finish: the totals; exit 0 only when every planned case ran and passed
+# (or skipped), as ktap_finished decides. A count off the plan is said.
+finish() {
+	local ran=$((KTAP_TESTNO - 1))
+
+	[ "$ran" = "$KSFT_NUM_TESTS" ] ||
+		ktap_print_msg "planned $KSFT_NUM_TESTS cases, $ran ran"
+	ktap_finished
+}

@@ -13,12 +13,14 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <grp.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -295,16 +297,19 @@ TEST_F(nl, reset_zeroes)
 	static struct zc_stats cpus[MAX_CPUS];
 	struct dump_ctx d = { .cpus = cpus };
 	struct zcsend_file zf = { .size = sizeof(zf), .file_fd = -1, .sock_fd = -1 };
-	uint64_t v[NSTATS];
+	uint64_t v0[NSTATS], v[NSTATS];
 	int dev, i, j;
 
-	/* A refused call moves CALLS and ERR_INVAL. */
+	/* A refused call moves CALLS and ERR_INVAL, by one each. */
 	dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, dev);
+	ASSERT_EQ(0, get_stats(self->c, v0));
 	EXPECT_EQ(-1, ioctl(dev, ZCSEND_IOC_SENDFILE, &zf));
+	EXPECT_EQ(EBADF, errno);
 	close(dev);
 	ASSERT_EQ(0, get_stats(self->c, v));
-	EXPECT_LE(1, v[ZCSEND_A_STATS_CALLS]);
+	EXPECT_EQ(1, v[ZCSEND_A_STATS_CALLS] - v0[ZCSEND_A_STATS_CALLS]);
+	EXPECT_EQ(1, v[ZCSEND_A_STATS_ERR_INVAL] - v0[ZCSEND_A_STATS_ERR_INVAL]);
 
 	ASSERT_EQ(0, zc_stats_reset(self->c)) TH_LOG("%s", self->c->extack);
 	ASSERT_EQ(0, get_stats(self->c, v));
@@ -550,6 +555,216 @@ TEST_F(nl, counters_exact)
 	EXPECT_EQ(t.calls, v1[ZCSEND_A_STATS_CALLS] - v0[ZCSEND_A_STATS_CALLS]);
 	EXPECT_LE((len + 4095) / 4096,
 		  v1[ZCSEND_A_STATS_PAGES] - v0[ZCSEND_A_STATS_PAGES]);
+}
+
+/*
+ * Every counter, for one call of each outcome: each moves by exactly what
+ * the outcome implies, and every other stays. Nothing else uses the module
+ * meanwhile (the harness runs one test at a time).
+ */
+struct delta {
+	int id;
+	uint64_t n;
+};
+
+#define DELTAS(...) ((const struct delta[]){ __VA_ARGS__, { 0, 0 } })
+
+/* Counters before the step being checked. */
+static uint64_t step_v0[NSTATS];
+
+static void step_begin(struct __test_metadata *_metadata, struct zc_genl *c)
+{
+	ASSERT_EQ(0, get_stats(c, step_v0));
+}
+
+static void step_check(struct __test_metadata *_metadata, struct zc_genl *c,
+		       const char *what, const struct delta *want)
+{
+	uint64_t v[NSTATS], exp[NSTATS] = { 0 };
+	int j;
+
+	ASSERT_EQ(0, get_stats(c, v));
+	for (; want->id; want++)
+		exp[want->id] = want->n;
+	for (j = STAT_FIRST; j < NSTATS; j++) {
+		unsigned long long got = v[j] - step_v0[j], e = exp[j];
+		const char *name = zc_stat_names[j];
+
+		EXPECT_EQ(e, got) TH_LOG("%s: %s moved by %llu, not %llu",
+					 what, name, got, e);
+	}
+}
+
+static int nl_sendfile(int dev, int file, int sock, uint64_t off,
+		       uint64_t len, uint32_t flags, uint64_t *sent)
+{
+	struct zcsend_file zf = {
+		.size = sizeof(zf), .flags = flags, .file_fd = file,
+		.sock_fd = sock, .offset = off, .length = len,
+	};
+
+	if (ioctl(dev, ZCSEND_IOC_SENDFILE, &zf))
+		return -errno;
+	if (sent)
+		*sent = zf.sent;
+	return 0;
+}
+
+/* Fill @sock's send buffer (nobody reads the peer) until send(2) refuses. */
+static void fill_socket(int sock)
+{
+	static char junk[65536];
+
+	while (send(sock, junk, sizeof(junk), MSG_DONTWAIT) > 0)
+		;
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+TEST_F(nl, counters_per_outcome)
+{
+	const uint64_t flen = 64 << 10;
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct zcsend_seg seg[2];
+	struct zcsend_vec vec;
+	uint64_t sent = 0;
+	int dev, file, snd, rcv, full, full_rcv, i, err;
+	long pg = sysconf(_SC_PAGESIZE);
+	void *hole;
+
+	dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, dev);
+	file = tmpfs_file(flen);
+	ASSERT_LE(0, file);
+	ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &snd, &rcv, 0));
+	ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &full, &full_rcv, 65536));
+	ASSERT_EQ(0, set_batch_pages(self->c, 256));
+
+	/* Refusals: by argument checks of either ioctl, whatever the errno. */
+	step_begin(_metadata, self->c);
+	EXPECT_EQ(-EBADF, nl_sendfile(dev, -1, snd, 0, 1, 0, NULL));
+	EXPECT_EQ(-ENOTSOCK, nl_sendfile(dev, file, file, 0, 1, 0, NULL));
+	EXPECT_EQ(-EINVAL, nl_sendfile(dev, file, snd, 0, 1, 1U << 30, NULL));
+	vec = (struct zcsend_vec){ .size = sizeof(vec), .sock_fd = snd,
+				   .nr_segs = ZCSEND_SEGS_MAX + 1 };
+	EXPECT_EQ(-1, ioctl(dev, ZCSEND_IOC_SENDVEC, &vec));
+	EXPECT_EQ(EINVAL, errno);
+	step_check(_metadata, self->c, "4 refusals",
+		   DELTAS({ ZCSEND_A_STATS_CALLS, 4 },
+			  { ZCSEND_A_STATS_ERR_INVAL, 4 }));
+
+	/* One batch from an unaligned offset: 12 KiB over 4 pages. */
+	step_begin(_metadata, self->c);
+	EXPECT_EQ(0, nl_sendfile(dev, file, snd, 100, 12288, 0, &sent));
+	EXPECT_EQ(12288, sent);
+	step_check(_metadata, self->c, "one batch",
+		   DELTAS({ ZCSEND_A_STATS_CALLS, 1 },
+			  { ZCSEND_A_STATS_BYTES, 12288 },
+			  { ZCSEND_A_STATS_FILE_BYTES, 12288 },
+			  { ZCSEND_A_STATS_PAGES, 4 },
+			  { ZCSEND_A_STATS_BATCHES, 1 }));
+
+	/* Batches of 2 pages: 5 pages and 100 bytes go in 3 batches. */
+	ASSERT_EQ(0, set_batch_pages(self->c, 2));
+	step_begin(_metadata, self->c);
+	EXPECT_EQ(0, nl_sendfile(dev, file, snd, 0, 5 * 4096 + 100, 0, &sent));
+	EXPECT_EQ(5 * 4096 + 100, sent);
+	step_check(_metadata, self->c, "three batches",
+		   DELTAS({ ZCSEND_A_STATS_CALLS, 1 },
+			  { ZCSEND_A_STATS_BYTES, 5 * 4096 + 100 },
+			  { ZCSEND_A_STATS_FILE_BYTES, 5 * 4096 + 100 },
+			  { ZCSEND_A_STATS_PAGES, 6 },
+			  { ZCSEND_A_STATS_BATCHES, 3 }));
+	ASSERT_EQ(0, set_batch_pages(self->c, 256));
+
+	/* SENDVEC: an inline header (copied, no batch) and one page. */
+	seg[0] = (struct zcsend_seg){ .type = ZCSEND_SEG_INLINE,
+				      .addr = (uintptr_t)"0123456789",
+				      .length = 10 };
+	seg[1] = (struct zcsend_seg){ .type = ZCSEND_SEG_FILE, .fd = file,
+				      .offset = 4096, .length = 4096 };
+	vec = (struct zcsend_vec){ .size = sizeof(vec), .sock_fd = snd,
+				   .nr_segs = 2, .segs = (uintptr_t)seg };
+	step_begin(_metadata, self->c);
+	EXPECT_EQ(0, ioctl(dev, ZCSEND_IOC_SENDVEC, &vec));
+	EXPECT_EQ(4106, vec.sent);
+	step_check(_metadata, self->c, "inline and file",
+		   DELTAS({ ZCSEND_A_STATS_CALLS, 1 },
+			  { ZCSEND_A_STATS_BYTES, 4106 },
+			  { ZCSEND_A_STATS_FILE_BYTES, 4096 },
+			  { ZCSEND_A_STATS_INLINE_BYTES, 10 },
+			  { ZCSEND_A_STATS_PAGES, 1 },
+			  { ZCSEND_A_STATS_BATCHES, 1 }));
+
+	/* An inline segment whose memory is gone: EFAULT, while sending. */
+	hole = mmap(NULL, pg, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, hole);
+	ASSERT_EQ(0, munmap(hole, pg));
+	seg[0].addr = (uintptr_t)hole;
+	vec = (struct zcsend_vec){ .size = sizeof(vec), .sock_fd = snd,
+				   .nr_segs = 1, .segs = (uintptr_t)seg };
+	step_begin(_metadata, self->c);
+	EXPECT_EQ(-1, ioctl(dev, ZCSEND_IOC_SENDVEC, &vec));
+	EXPECT_EQ(EFAULT, errno);
+	step_check(_metadata, self->c, "EFAULT while sending",
+		   DELTAS({ ZCSEND_A_STATS_CALLS, 1 },
+			  { ZCSEND_A_STATS_ERR_OTHER, 1 }));
+
+	/*
+	 * A full socket, non-blocking: EAGAIN before anything is gathered.
+	 * Refilled until a call finds it full (an ACK may free space between).
+	 */
+	err = 0;
+	for (i = 0; i < 100 && err != -EAGAIN; i++) {
+		fill_socket(full);
+		step_begin(_metadata, self->c);
+		err = nl_sendfile(dev, file, full, 0, flen, ZCSEND_F_NONBLOCK,
+				  NULL);
+	}
+	ASSERT_EQ(-EAGAIN, err);
+	step_check(_metadata, self->c, "EAGAIN",
+		   DELTAS({ ZCSEND_A_STATS_CALLS, 1 },
+			  { ZCSEND_A_STATS_ERR_AGAIN, 1 }));
+
+	/*
+	 * The same socket, blocking: one batch is gathered and handed to TCP,
+	 * which sleeps until a signal (no SA_RESTART) ends the call: EINTR.
+	 * The peer's window may still open a little (a call that queued some
+	 * bytes before the signal): refilled until one queues nothing.
+	 */
+	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
+	err = 0;
+	for (i = 0; i < 100 && err != -EINTR; i++) {
+		fill_socket(full);
+		step_begin(_metadata, self->c);
+		ualarm(300000, 0);
+		err = nl_sendfile(dev, file, full, 0, flen, 0, NULL);
+	}
+	ASSERT_EQ(-EINTR, err);
+	step_check(_metadata, self->c, "EINTR",
+		   DELTAS({ ZCSEND_A_STATS_CALLS, 1 },
+			  { ZCSEND_A_STATS_BATCHES, 1 },
+			  { ZCSEND_A_STATS_ERR_INTR, 1 }));
+
+	/* Shut down for writing: one batch, refused by TCP with EPIPE. */
+	ASSERT_EQ(0, shutdown(snd, SHUT_WR));
+	step_begin(_metadata, self->c);
+	EXPECT_EQ(-EPIPE, nl_sendfile(dev, file, snd, 0, 1000,
+				      ZCSEND_F_NOSIGNAL, NULL));
+	step_check(_metadata, self->c, "EPIPE",
+		   DELTAS({ ZCSEND_A_STATS_CALLS, 1 },
+			  { ZCSEND_A_STATS_BATCHES, 1 },
+			  { ZCSEND_A_STATS_ERR_PIPE, 1 }));
+
+	close(full);
+	close(full_rcv);
+	close(snd);
+	close(rcv);
+	close(file);
+	close(dev);
 }
 
 /* batch_pages, set over netlink, is what the send path uses. */

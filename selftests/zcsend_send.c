@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,8 +25,10 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <linux/sockios.h>
 #include <linux/tls.h>
 #include <linux/zcsend.h>
 
@@ -699,52 +702,115 @@ TEST(signal_interrupts)
 	free(buf);
 }
 
-/*
- * The file shrinks while it is being sent: the call ends early at the new
- * end of file (or sends what it had gathered), never fails or crashes.
- */
-TEST(truncate_during_send)
+/* A thread sending a whole file, call after call, then a FIN. */
+struct file_sender {
+	int dev, ffd, cli;
+	uint64_t flen;
+	pid_t tid;		/* set by the thread when it starts */
+	uint64_t total;
+	int err;		/* of the last call: 0 or -errno */
+};
+
+static void *file_sender_main(void *arg)
 {
-	size_t flen = 64 * MIB;
-	unsigned char *buf = malloc(flen);
-	uint64_t off = 0, total = 0;
-	int dev, ffd, cli, srv;
-	pid_t rx, tr;
+	struct file_sender *t = arg;
+	uint64_t off = 0;
 
-	ASSERT_NE(NULL, buf);
-	fill_pattern(buf, flen, 9);
-	ffd = zcsend_make_file(NULL, buf, flen);
-	ASSERT_LE(0, ffd);
-	dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, dev);
-	ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &cli, &srv, 0));
-	rx = start_receiver(srv, buf, flen);	/* bytes may differ: ignored */
-	close(srv);
-
-	tr = fork();
-	ASSERT_LE(0, tr);
-	if (!tr) {
-		usleep(20000);
-		_exit(ftruncate(ffd, 3 * MIB + 5) ? 1 : 0);
-	}
+	__atomic_store_n(&t->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	for (;;) {
 		struct zcsend_file r;
 
-		ASSERT_EQ(0, zc_sendfile(dev, ffd, cli, off, flen - off,
-					 ZCSEND_F_NOSIGNAL, &r));
-		if (!r.sent)
+		t->err = zc_sendfile(t->dev, t->ffd, t->cli, off, t->flen - off,
+				     ZCSEND_F_NOSIGNAL, &r);
+		if (t->err || !r.sent)
 			break;
-		total += r.sent;
+		t->total += r.sent;
 		off = r.offset;
 	}
-	EXPECT_EQ(0, receiver_status(tr));
-	TH_LOG("%llu bytes sent of %zu", (unsigned long long)total, flen);
-	EXPECT_GE(flen, total);
-	shutdown(cli, SHUT_WR);
-	receiver_status(rx);
-	close(cli);
-	close(dev);
-	close(ffd);
+	shutdown(t->cli, SHUT_WR);
+	return NULL;
+}
+
+/* Its thread id, once it runs (0 after 10 s). */
+static pid_t file_sender_tid(struct file_sender *t)
+{
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		pid_t tid = __atomic_load_n(&t->tid, __ATOMIC_ACQUIRE);
+
+		if (tid)
+			return tid;
+		usleep(10000);
+	}
+	return 0;
+}
+
+/*
+ * The file shrinks while a call is sending it: the call ends at the new end
+ * of file. Made deterministic: nobody reads until the sender sleeps on a
+ * full socket buffer (its wait channel says so), with far less than the new
+ * size queued; only then is the file truncated and the stream drained. So
+ * every page gathered before the truncation lies below the new end: the
+ * total is exactly the new size (the contract allows up to the old one, for
+ * pages gathered before a truncation), and the bytes are the file's.
+ */
+TEST(truncate_during_send)
+{
+	const size_t flen = 16 * MIB, newlen = 6 * MIB + 5;
+	unsigned char *buf = malloc(flen), *got = malloc(flen + 1);
+	struct file_sender t = { .flen = flen };
+	int srv, outq = 0, inq = 0;
+	char wchan[64];
+	size_t n = 0;
+	pthread_t thr;
+	pid_t tid;
+
+	ASSERT_TRUE(buf && got);
+	fill_pattern(buf, flen, 9);
+	t.ffd = zcsend_make_file(NULL, buf, flen);
+	ASSERT_LE(0, t.ffd);
+	t.dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, t.dev);
+	ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &t.cli, &srv, 65536));
+	ASSERT_EQ(0, pthread_create(&thr, NULL, file_sender_main, &t));
+	tid = file_sender_tid(&t);
+	ASSERT_LT(0, tid);
+	ASSERT_EQ(0, zcsend_wait_blocked(tid, zcsend_wchans_sndbuf, 30000,
+					 wchan, sizeof(wchan)))
+		TH_LOG("the sender never blocked on the socket (wchan %s)",
+		       wchan);
+	ASSERT_EQ(0, ioctl(t.cli, SIOCOUTQ, &outq));
+	ASSERT_EQ(0, ioctl(srv, FIONREAD, &inq));
+	TH_LOG("blocked in %s with %d + %d bytes queued", wchan, outq, inq);
+	/* Gathered so far: what is queued and one batch (at most 4 MiB). */
+	ASSERT_GT(newlen, (size_t)outq + inq + 4 * MIB);
+
+	ASSERT_EQ(0, ftruncate(t.ffd, newlen));
+	for (;;) {
+		ssize_t r = read(srv, got + n, flen + 1 - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		ASSERT_LE(0, r);
+		if (!r || n + r > flen)
+			break;
+		n += r;
+	}
+	ASSERT_EQ(0, pthread_join(thr, NULL));
+	TH_LOG("%llu bytes sent of %zu, truncated to %zu",
+	       (unsigned long long)t.total, flen, newlen);
+	EXPECT_EQ(0, t.err);
+	EXPECT_EQ(t.total, n);
+	EXPECT_LE(newlen, t.total);
+	EXPECT_GE(flen, t.total);
+	EXPECT_EQ(newlen, t.total);
+	EXPECT_EQ(0, memcmp(got, buf, n < newlen ? n : newlen));
+	close(srv);
+	close(t.cli);
+	close(t.dev);
+	close(t.ffd);
+	free(got);
 	free(buf);
 }
 
@@ -1309,6 +1375,304 @@ TEST(nonblock_eagain_reads_nothing)
 				 eagain_without_read);
 	close(dev);
 	close(ffd);
+}
+
+/* Monotonic milliseconds. */
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Wait up to @ms for @want bytes at @fd: the bytes there then. */
+static int pending_within(int fd, int want, int ms)
+{
+	long long end = now_ms() + ms;
+	int n;
+
+	while ((n = pending(fd)) < want && now_ms() < end)
+		usleep(1000);
+	return n;
+}
+
+/*
+ * ZCSEND_F_MORE holds a partial segment back (corked) until the next call;
+ * a call without it pushes everything, so the peer can read all at once,
+ * well before TCP's probe timer (200 ms at least) would have sent it.
+ * Both ioctls.
+ */
+TEST_F(conn, more_corks_then_pushes)
+{
+	struct zcsend_seg seg = { .type = ZCSEND_SEG_FILE, .fd = self->file,
+				  .offset = 5000, .length = 700 };
+	struct zcsend_file r;
+	struct zcsend_vec v;
+	long long t0;
+	int n;
+
+	t0 = now_ms();
+	ASSERT_EQ(0, zc_sendfile(self->dev, self->file, self->cli, 0, 1000,
+				 ZCSEND_F_MORE, &r));
+	ASSERT_EQ(1000, r.sent);
+	ASSERT_EQ(0, zc_sendvec(self->dev, self->cli, &seg, 1, ZCSEND_F_MORE,
+				&v));
+	ASSERT_EQ(700, v.sent);
+	n = pending(self->srv);
+	/* Corked: judged only when the calls were quick (TCG can stall). */
+	if (now_ms() - t0 < 100) {
+		EXPECT_EQ(0, n) TH_LOG("%d bytes went out despite ZCSEND_F_MORE", n);
+	} else {
+		TH_LOG("too slow to judge the cork (%lld ms)", now_ms() - t0);
+	}
+
+	ASSERT_EQ(0, zc_sendfile(self->dev, self->file, self->cli, 1000, 300, 0,
+				 &r));
+	EXPECT_EQ(2000, pending_within(self->srv, 2000, 100));
+
+	/* The same through SENDVEC: its last segment without the flag. */
+	ASSERT_EQ(0, zc_sendvec(self->dev, self->cli, &seg, 1, ZCSEND_F_MORE,
+				&v));
+	ASSERT_EQ(0, zc_sendvec(self->dev, self->cli, &seg, 1, 0, &v));
+	EXPECT_EQ(3400, pending_within(self->srv, 3400, 100));
+}
+
+/* The file's own position (f_pos) is neither used nor moved. */
+TEST_F(conn, file_position_unchanged)
+{
+	struct zcsend_seg seg = { .type = ZCSEND_SEG_FILE, .fd = self->file,
+				  .length = 4000 };
+	struct zcsend_file r;
+	struct zcsend_vec v;
+
+	ASSERT_EQ(1234, lseek(self->file, 1234, SEEK_SET));
+	ASSERT_EQ(0, zc_sendfile(self->dev, self->file, self->cli, 0, 5000, 0,
+				 &r));
+	EXPECT_EQ(5000, r.sent);
+	EXPECT_EQ(1234, lseek(self->file, 0, SEEK_CUR));
+	ASSERT_EQ(0, zc_sendvec(self->dev, self->cli, &seg, 1, 0, &v));
+	EXPECT_EQ(4000, v.sent);
+	EXPECT_EQ(1234, lseek(self->file, 0, SEEK_CUR));
+}
+
+/*
+ * SENDVEC at its limits: ZCSEND_SEGS_MAX segments, half of them inline
+ * segments of ZCSEND_INLINE_MAX bytes, in one call, byte-exact.
+ */
+TEST_F(vec, limits_1024_segments)
+{
+	enum { N = ZCSEND_SEGS_MAX, FLEN = 1 << 20 };
+	static struct zcsend_seg s[N];
+	static unsigned char inl[N / 2][ZCSEND_INLINE_MAX];
+	unsigned char *f = malloc(FLEN), *want;
+	size_t total = 0, i;
+	struct zcsend_vec v;
+	int fd;
+	pid_t rx;
+
+	ASSERT_NE(NULL, f);
+	fill_pattern(f, FLEN, 51);
+	fd = zcsend_make_file(NULL, f, FLEN);
+	ASSERT_LE(0, fd);
+	want = malloc(N / 2 * (ZCSEND_INLINE_MAX + 1000));
+	ASSERT_NE(NULL, want);
+	for (i = 0; i < N / 2; i++) {
+		size_t off = (i * 2039) % (FLEN - 1000), len = 1 + i % 1000;
+
+		fill_pattern(inl[i], ZCSEND_INLINE_MAX, 1000 + i);
+		s[2 * i] = (struct zcsend_seg){ .type = ZCSEND_SEG_INLINE,
+						.addr = (uintptr_t)inl[i],
+						.length = ZCSEND_INLINE_MAX };
+		s[2 * i + 1] = (struct zcsend_seg){ .type = ZCSEND_SEG_FILE,
+						    .fd = fd, .offset = off,
+						    .length = len };
+		memcpy(want + total, inl[i], ZCSEND_INLINE_MAX);
+		memcpy(want + total + ZCSEND_INLINE_MAX, f + off, len);
+		total += ZCSEND_INLINE_MAX + len;
+	}
+	rx = vec_receiver(self, want, total);
+
+	ASSERT_EQ(0, zc_sendvec(self->dev, self->cli, s, N, 0, &v));
+	EXPECT_EQ(total, v.sent);
+	EXPECT_EQ(N, v.segs_done);
+
+	shutdown(self->cli, SHUT_WR);
+	EXPECT_EQ(0, receiver_status(rx));
+	close(fd);
+	free(want);
+	free(f);
+}
+
+/* A thread sending all of a file, in as many calls as it takes. */
+struct one_sender {
+	int dev, fd, sock;
+	uint64_t len, sent;
+	int err;
+};
+
+static void *one_sender_main(void *arg)
+{
+	struct one_sender *o = arg;
+
+	while (o->sent < o->len) {
+		struct zcsend_file r = { 0 };
+
+		o->err = zc_sendfile(o->dev, o->fd, o->sock, o->sent,
+				     o->len - o->sent, ZCSEND_F_NOSIGNAL, &r);
+		if (o->err || !r.sent)
+			break;
+		o->sent += r.sent;
+	}
+	return NULL;
+}
+
+/* A file of @len bytes all @c. */
+static int const_file(size_t len, int c)
+{
+	unsigned char *b = malloc(len);
+	int fd;
+
+	if (!b)
+		return -1;
+	memset(b, c, len);
+	fd = zcsend_make_file(NULL, b, len);
+	free(b);
+	return fd;
+}
+
+/*
+ * Two threads send two files on one socket at once. The stream
+ * interleaves them (at batch boundaries), but no byte may be lost,
+ * repeated or changed: files of all 0xaa and all 0x55 must arrive as
+ * exactly as many of each, and nothing else.
+ */
+TEST(concurrent_calls_one_socket)
+{
+	const size_t len = 8 * MIB;
+	struct one_sender o[2];
+	uint64_t count[256] = { 0 }, got = 0;
+	static unsigned char buf[65536];
+	int dev, cli, srv, i;
+	pthread_t t[2];
+
+	dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, dev);
+	ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &cli, &srv, 65536));
+	for (i = 0; i < 2; i++) {
+		o[i] = (struct one_sender){ .dev = dev, .sock = cli,
+					    .len = len,
+					    .fd = const_file(len, i ? 0x55 : 0xaa) };
+		ASSERT_LE(0, o[i].fd);
+	}
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, one_sender_main, &o[i]));
+	while (got < 2 * len) {
+		ssize_t n = read(srv, buf, sizeof(buf));
+		ssize_t k;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		ASSERT_LT(0, n);
+		for (k = 0; k < n; k++)
+			count[buf[k]]++;
+		got += n;
+	}
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, pthread_join(t[i], NULL));
+		EXPECT_EQ(0, o[i].err);
+		EXPECT_EQ(len, o[i].sent);
+		close(o[i].fd);
+	}
+	EXPECT_EQ(len, count[0xaa]);
+	EXPECT_EQ(len, count[0x55]);
+	EXPECT_EQ(2 * len, got);
+	close(cli);
+	close(srv);
+	close(dev);
+}
+
+#define BATCH_PARAM	"/sys/module/zcsend/parameters/batch_pages"
+
+static int write_param(const char *v)
+{
+	int fd = open(BATCH_PARAM, O_WRONLY | O_CLOEXEC);
+	int ok = fd >= 0 && write(fd, v, strlen(v)) == (ssize_t)strlen(v);
+
+	if (fd >= 0)
+		close(fd);
+	return ok ? 0 : -1;
+}
+
+/* Read from @fd into @buf until @n reaches @want or EOF: the new @n. */
+static size_t read_until(int fd, unsigned char *buf, size_t n, size_t want)
+{
+	while (n < want) {
+		ssize_t r = read(fd, buf + n, want - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += r;
+	}
+	return n;
+}
+
+/*
+ * batch_pages changed under a call: while one blocking call sleeps on the
+ * full socket (its wait channel says so), the tunable is set to 1, 1024, 3
+ * and 512 in turn, 1 MiB being read after each change so that the call
+ * goes on. The call still sends the whole file, byte-exact.
+ */
+TEST(batch_pages_changed_during_call)
+{
+	static const char *const vals[] = { "1", "1024", "3", "512" };
+	const size_t flen = 8 * MIB;
+	unsigned char *buf = malloc(flen), *got = malloc(flen + 1);
+	struct file_sender t = { .flen = flen };
+	char saved[16] = "", wchan[64];
+	int srv, pfd, k;
+	size_t n = 0;
+	pthread_t thr;
+	pid_t tid;
+
+	ASSERT_TRUE(buf && got);
+	pfd = open(BATCH_PARAM, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, pfd);
+	ASSERT_LT(0, read(pfd, saved, sizeof(saved) - 1));
+	close(pfd);
+	fill_pattern(buf, flen, 61);
+	t.ffd = zcsend_make_file(NULL, buf, flen);
+	ASSERT_LE(0, t.ffd);
+	t.dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, t.dev);
+	ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &t.cli, &srv, 65536));
+	ASSERT_EQ(0, pthread_create(&thr, NULL, file_sender_main, &t));
+	tid = file_sender_tid(&t);
+	ASSERT_LT(0, tid);
+
+	for (k = 0; k < 4; k++) {
+		ASSERT_EQ(0, zcsend_wait_blocked(tid, zcsend_wchans_sndbuf,
+						 30000, wchan, sizeof(wchan)))
+			TH_LOG("change %d: the call is not sleeping (wchan %s)",
+			       k, wchan);
+		ASSERT_EQ(0, write_param(vals[k]));
+		n = read_until(srv, got, n, n + MIB);
+	}
+	n = read_until(srv, got, n, flen + 1);
+	ASSERT_EQ(0, pthread_join(thr, NULL));
+	EXPECT_EQ(0, write_param(saved));
+	EXPECT_EQ(0, t.err);
+	EXPECT_EQ(flen, t.total);
+	EXPECT_EQ(flen, n);
+	EXPECT_EQ(0, memcmp(got, buf, n < flen ? n : flen));
+	close(srv);
+	close(t.cli);
+	close(t.dev);
+	close(t.ffd);
+	free(got);
+	free(buf);
 }
 
 /* An O_APPEND socket is refused as sendfile(2) refuses it. */

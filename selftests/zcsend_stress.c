@@ -470,24 +470,20 @@ static pid_t blocked_sender(int *rx_out)
 	return pid;
 }
 
-static void wait_blocked(pid_t pid)
-{
-	char path[64], state = 0;
-	int i;
-
-	/* Blocked means sleeping in the kernel ('S' in /proc/PID/stat). */
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	for (i = 0; i < 500 && state != 'S'; i++) {
-		FILE *f = fopen(path, "r");
-
-		if (f) {
-			if (fscanf(f, "%*d %*s %c", &state) != 1)
-				state = 0;
-			fclose(f);
-		}
-		usleep(10000);
-	}
-}
+/*
+ * The child really sleeps in the send, waiting for buffer space (its state
+ * and wait channel), before the test acts on it: else a kill or an rmmod
+ * could land before the call started and prove nothing.
+ */
+#define ASSERT_BLOCKED_IN_SEND(pid)					\
+	do {								\
+		char _wchan[64];					\
+									\
+		ASSERT_EQ(0, zcsend_wait_blocked(pid, zcsend_wchans_sndbuf, \
+						 60000, _wchan,		\
+						 sizeof(_wchan)))	\
+			TH_LOG("not blocked in the send: wchan %s", _wchan); \
+	} while (0)
 
 TEST_F_TIMEOUT(stress, sender_killed, STRESS_TIMEOUT)
 {
@@ -496,7 +492,7 @@ TEST_F_TIMEOUT(stress, sender_killed, STRESS_TIMEOUT)
 
 	pid = blocked_sender(&rx);
 	ASSERT_LT(0, pid);
-	wait_blocked(pid);
+	ASSERT_BLOCKED_IN_SEND(pid);
 	ASSERT_EQ(0, kill(pid, SIGKILL));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFSIGNALED(status));
@@ -514,7 +510,7 @@ TEST_F_TIMEOUT(stress, rmmod_during_blocked_transfer, STRESS_TIMEOUT)
 		SKIP(return, "ZCSEND_KO not set: cannot load the module again");
 	pid = blocked_sender(&rx);
 	ASSERT_LT(0, pid);
-	wait_blocked(pid);
+	ASSERT_BLOCKED_IN_SEND(pid);
 	/* The transfer holds the module: unloading is refused. */
 	EXPECT_EQ(-1, zcsend_unload_module());
 	EXPECT_EQ(EWOULDBLOCK, errno);

@@ -213,6 +213,54 @@ static inline int zcsend_run(const char *fmt, ...)
 }
 
 /*
+ * Wait up to @timeout_ms for task @tid (a process or a thread: /proc/TID
+ * names both) to sleep in the kernel ('S' in /proc/TID/stat) at a wait
+ * channel named in @wchans (NULL-terminated): that it blocked where the
+ * test means it to, not merely that it is running or slept elsewhere.
+ * @got (@len bytes) receives the last wait channel read ("0" when not
+ * sleeping), for the test's log.
+ * Return: 0 once blocked there, -1 on timeout.
+ */
+static inline int zcsend_wait_blocked(pid_t tid, const char *const *wchans,
+				      int timeout_ms, char *got, size_t len)
+{
+	char path[64], state;
+	int waited;
+
+	snprintf(got, len, "?");
+	for (waited = 0; waited <= timeout_ms; waited += 10) {
+		const char *const *w;
+		FILE *f;
+
+		state = 0;
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)tid);
+		f = fopen(path, "re");
+		if (f) {
+			if (fscanf(f, "%*d %*s %c", &state) != 1)
+				state = 0;
+			fclose(f);
+		}
+		snprintf(path, sizeof(path), "/proc/%d/wchan", (int)tid);
+		f = fopen(path, "re");
+		if (f) {
+			if (!fgets(got, len, f))
+				snprintf(got, len, "?");
+			fclose(f);
+		}
+		for (w = wchans; state == 'S' && *w; w++)
+			if (!strcmp(got, *w))
+				return 0;
+		usleep(10000);
+	}
+	return -1;
+}
+
+/* Where a TCP sender sleeps for send-buffer space (sk_stream_wait_memory). */
+static const char *const zcsend_wchans_sndbuf[] __attribute__((unused)) = {
+	"sk_stream_wait_memory", "wait_woken", NULL,
+};
+
+/*
  * Instead of TEST_HARNESS_MAIN: the whole program is skipped (exit 4, TAP
  * "1..0 # SKIP") when not root or the module is not loaded. Skipping
  * per test from FIXTURE_SETUP is not enough with 6.1's harness, which runs

@@ -10,7 +10,11 @@
  * (the guest's root); a file system that cannot be mounted fails the test.
  *
  * Files and ranges are random but seeded: the seed is printed, and
- * ZCSEND_SEED=N replays a run.
+ * ZCSEND_SEED=N replays a run. The bytes the ioctl sent are also checked
+ * against the file's contents made again from the seed, so sendfile is not
+ * the only oracle. Each file is sent from a cold page cache, and the two
+ * take turns going first, so on every file system each reads pages that
+ * were not cached (btrfs, overlayfs and squashfs included).
  *
  * Also here: the page-cache bytes a blocked send keeps pinned, bounded as
  * sendfile's are (the pinned tests, on ext4 and XFS).
@@ -118,14 +122,40 @@ static void *rx_main(void *arg)
 	return NULL;
 }
 
-/* Wait until @want bytes arrived; return their hash and start over. */
-static uint64_t rx_take(struct rx *r, uint64_t want)
-{
-	uint64_t h;
+/* Seconds without a byte after which rx_take() gives up. */
+#define RX_STALL_SECS	20
 
+/*
+ * Wait until @want bytes arrived; return their hash and start over. A call
+ * that claims more bytes than it queued must fail, not hang: when nothing
+ * arrives for RX_STALL_SECS, *@stalled is set and the bytes that did come
+ * are taken.
+ */
+static uint64_t rx_take(struct rx *r, uint64_t want, bool *stalled)
+{
+	uint64_t h, last;
+	struct timespec dl;
+	int idle = 0;
+
+	*stalled = false;
 	pthread_mutex_lock(&r->lock);
-	while (r->count < want)
-		pthread_cond_wait(&r->cond, &r->lock);
+	last = r->count;
+	while (r->count < want) {
+		clock_gettime(CLOCK_REALTIME, &dl);
+		dl.tv_sec++;
+		if (pthread_cond_timedwait(&r->cond, &r->lock, &dl) != ETIMEDOUT)
+			continue;
+		if (r->count != last) {
+			last = r->count;
+			idle = 0;
+		} else if (++idle >= RX_STALL_SECS) {
+			fprintf(stderr, "# rx: %" PRIu64 " of %" PRIu64
+				" bytes came, then none for %d s\n",
+				r->count, want, RX_STALL_SECS);
+			*stalled = true;
+			want = r->count;
+		}
+	}
 	h = r->hash;
 	r->hash = 0xcbf29ce484222325ULL;
 	r->count -= want;
@@ -177,8 +207,10 @@ static void conn_close(struct conn *c)
 }
 
 /* One call's outcome, as both sides report it. */
+#define RX_STALLED	(-2LL)	/* ret: fewer bytes came than it said */
+
 struct outcome {
-	long long ret;		/* bytes, or -1 */
+	long long ret;		/* bytes, -1, or RX_STALLED */
 	int err;
 	uint64_t off;
 	uint64_t hash;
@@ -189,11 +221,14 @@ static struct outcome by_sendfile(struct conn *c, int fd, uint64_t off,
 {
 	struct outcome o = { .off = off };
 	off_t pos = off;
+	bool stalled;
 
 	o.ret = sendfile(c->snd, fd, &pos, len);
 	o.err = o.ret < 0 ? errno : 0;
 	o.off = pos;
-	o.hash = rx_take(&c->rx, o.ret > 0 ? o.ret : 0);
+	o.hash = rx_take(&c->rx, o.ret > 0 ? o.ret : 0, &stalled);
+	if (stalled)
+		o.ret = RX_STALLED;
 	return o;
 }
 
@@ -204,6 +239,7 @@ static struct outcome by_ioctl(struct conn *c, int dev, int fd, uint64_t off,
 				 .sock_fd = c->snd, .offset = off,
 				 .length = len };
 	struct outcome o = { .off = off };
+	bool stalled;
 
 	if (ioctl(dev, ZCSEND_IOC_SENDFILE, &a)) {
 		o.ret = -1;
@@ -212,7 +248,9 @@ static struct outcome by_ioctl(struct conn *c, int dev, int fd, uint64_t off,
 		o.ret = a.sent;
 		o.off = a.offset;
 	}
-	o.hash = rx_take(&c->rx, o.ret > 0 ? o.ret : 0);
+	o.hash = rx_take(&c->rx, o.ret > 0 ? o.ret : 0, &stalled);
+	if (stalled)
+		o.ret = RX_STALLED;
 	return o;
 }
 
@@ -230,6 +268,8 @@ FIXTURE(vs) {
 	int nfiles;
 	int fds[8];
 	uint64_t sizes[8];
+	unsigned char *data[8];	/* the bytes the seed put at each file's end */
+	uint64_t dlen[8];	/* how many (the rest, before them, is a hole) */
 	struct conn a, b;	/* a: sendfile, b: ioctl */
 };
 
@@ -256,6 +296,14 @@ FIXTURE_VARIANT_ADD(vs, squashfs) { .kind = FS_SQUASHFS,
 				    .type = "squashfs" };
 FIXTURE_VARIANT_ADD(vs, ninep) { .kind = FS_9P, .type = "9p" };
 
+#define FILE_BUF	(3 * MIB + 4096)
+
+/* Bytes of file @i's data (at its end; before them, a hole). */
+static uint64_t data_len(uint64_t size)
+{
+	return size < FILE_BUF ? size : 70000;
+}
+
 /*
  * The files: sizes 0, 1, a page, a page + 1, two random ones up to 3 MiB,
  * and a sparse one whose data starts past 4 GiB. Made in @dir, named f0..
@@ -263,7 +311,7 @@ FIXTURE_VARIANT_ADD(vs, ninep) { .kind = FS_9P, .type = "9p" };
 static int make_files(const char *dir, uint64_t *sizes, int *n, uint64_t big)
 {
 	uint64_t s = seed;
-	static unsigned char buf[3 * MIB + 4096];
+	static unsigned char buf[FILE_BUF];
 	char path[256];
 	int i, fd;
 
@@ -276,7 +324,7 @@ static int make_files(const char *dir, uint64_t *sizes, int *n, uint64_t big)
 	sizes[6] = big;
 	*n = 7;
 	for (i = 0; i < *n; i++) {
-		uint64_t len = sizes[i] < sizeof(buf) ? sizes[i] : 70000;
+		uint64_t len = data_len(sizes[i]);
 
 		snprintf(path, sizeof(path), "%s/f%d", dir, i);
 		fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -412,6 +460,13 @@ FIXTURE_SETUP(vs)
 	if (variant->kind != FS_OVL_LOWER && variant->kind != FS_SQUASHFS)
 		ASSERT_EQ(0, make_files(self->dir, self->sizes,
 					&self->nfiles, big));
+	/* What the files hold, made again from the seed: the second oracle. */
+	for (int i = 0; i < self->nfiles; i++) {
+		self->dlen[i] = data_len(self->sizes[i]);
+		self->data[i] = malloc(self->dlen[i] + 1);
+		ASSERT_NE(NULL, self->data[i]);
+		fill_random(self->data[i], self->dlen[i], seed + i);
+	}
 	/* Written files leave the page cache: reads go to the file system. */
 	sync();
 	ASSERT_EQ(0, zcsend_run("echo 3 > /proc/sys/vm/drop_caches"));
@@ -426,8 +481,10 @@ FIXTURE_TEARDOWN(vs)
 
 	conn_close(&self->a);
 	conn_close(&self->b);
-	for (i = 0; i < self->nfiles; i++)
+	for (i = 0; i < self->nfiles; i++) {
 		close(self->fds[i]);
+		free(self->data[i]);
+	}
 	if (variant->kind == FS_9P) {
 		zcsend_run("rm -rf %s", self->dir);
 	} else {
@@ -440,15 +497,27 @@ FIXTURE_TEARDOWN(vs)
 }
 
 /*
- * Both ways must agree on everything: sendfile over @a, the ioctl over @b.
+ * Both ways must agree on everything: sendfile over @a, the ioctl over @b,
+ * in that order or, @ioctl_first, the other (the first one reads what is
+ * not cached yet).
  * Return: the common result (bytes, or -1).
  */
-static long long compare(struct __test_metadata *_metadata, int dev,
-			 struct conn *a, struct conn *b, int fd,
-			 uint64_t off, uint64_t len)
+static long long compare_order(struct __test_metadata *_metadata, int dev,
+			       struct conn *a, struct conn *b, int fd,
+			       uint64_t off, uint64_t len, bool ioctl_first,
+			       struct outcome *out)
 {
-	struct outcome s = by_sendfile(a, fd, off, len);
-	struct outcome z = by_ioctl(b, dev, fd, off, len);
+	struct outcome s, z;
+
+	if (ioctl_first) {
+		z = by_ioctl(b, dev, fd, off, len);
+		s = by_sendfile(a, fd, off, len);
+	} else {
+		s = by_sendfile(a, fd, off, len);
+		z = by_ioctl(b, dev, fd, off, len);
+	}
+	if (out)
+		*out = z;
 
 	if (s.ret != z.ret || s.err != z.err || s.off != z.off ||
 	    s.hash != z.hash)
@@ -456,6 +525,7 @@ static long long compare(struct __test_metadata *_metadata, int dev,
 		       PRIu64 ", ioctl %lld/%d/%" PRIu64 "%s (seed %" PRIu64
 		       ")", off, len, s.ret, s.err, s.off, z.ret, z.err,
 		       z.off, s.hash != z.hash ? ", bytes differ" : "", seed);
+	EXPECT_NE(RX_STALLED, s.ret);
 	EXPECT_EQ(s.ret, z.ret);
 	EXPECT_EQ(s.err, z.err);
 	EXPECT_EQ(s.off, z.off);
@@ -463,11 +533,66 @@ static long long compare(struct __test_metadata *_metadata, int dev,
 	return s.ret;
 }
 
+static long long compare(struct __test_metadata *_metadata, int dev,
+			 struct conn *a, struct conn *b, int fd,
+			 uint64_t off, uint64_t len)
+{
+	return compare_order(_metadata, dev, a, b, fd, off, len, false, NULL);
+}
+
+/* FNV-1a of file @i's bytes [@off, @off + @n), as the seed made them. */
+static uint64_t known_hash(struct _test_data_vs *self, int i, uint64_t off,
+			   uint64_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t start = self->sizes[i] - self->dlen[i], p;
+
+	for (p = off; p < off + n; p++) {
+		unsigned char c = p >= start ? self->data[i][p - start] : 0;
+
+		h = (h ^ c) * 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/*
+ * Both ways agree, in the order @ioctl_first says, and what the ioctl sent
+ * is the file's known bytes (not only sendfile's).
+ */
+static void same_order(struct __test_metadata *_metadata,
+		       struct _test_data_vs *self, int i, uint64_t off,
+		       uint64_t len, bool ioctl_first)
+{
+	struct outcome z;
+	long long ret;
+
+	ret = compare_order(_metadata, self->dev, &self->a, &self->b,
+			    self->fds[i], off, len, ioctl_first, &z);
+	if (ret > 0)
+		EXPECT_EQ(known_hash(self, i, off, ret), z.hash)
+			TH_LOG("file %d, off %" PRIu64 " len %" PRIu64
+			       ": not the file's bytes (seed %" PRIu64 ")",
+			       i, off, len, seed);
+}
+
+/* Alternating which goes first, call by call. */
+static int same_calls;
+
 static void same(struct __test_metadata *_metadata, struct _test_data_vs *self,
 		 int i, uint64_t off, uint64_t len)
 {
-	compare(_metadata, self->dev, &self->a, &self->b, self->fds[i], off,
-		len);
+	same_order(_metadata, self, i, off, len, same_calls++ & 1);
+}
+
+/* Evict clean page-cache pages (no process: cheap on the debug kernel). */
+static int drop_page_cache(void)
+{
+	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+	int ok = fd >= 0 && write(fd, "1", 1) == 1;
+
+	if (fd >= 0)
+		close(fd);
+	return ok ? 0 : -1;
 }
 
 /*
@@ -698,6 +823,13 @@ TEST_F_TIMEOUT(vs, ranges, 600)
 
 	for (i = 0; i < self->nfiles; i++) {
 		sz = self->sizes[i];
+		/*
+		 * Each file from a cold cache, the first reading call by the
+		 * ioctl for even files and by sendfile for odd ones: on every
+		 * file system both read pages that were not cached.
+		 */
+		ASSERT_EQ(0, drop_page_cache());
+		same_calls = i & 1;
 		same(_metadata, self, i, 0, 0);
 		same(_metadata, self, i, 0, 1);
 		same(_metadata, self, i, 0, sz < 8 * MIB ? sz : 8 * MIB);
