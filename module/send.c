@@ -15,9 +15,17 @@
  * send (sendfile(2) reads one 16-page pipe round ahead).
  *
  * Page references: one per gathered page, dropped as soon as the send call
- * returns; TCP takes its own for every fragment it keeps. Data written or
- * truncated while in flight goes on the wire as it is then, as with
- * sendfile(2) (zeros past a truncation point within a gathered page).
+ * returns; TCP takes its own for every fragment it keeps. A blocking call
+ * hands TCP a batch larger than one pipe round without waiting first, and
+ * keeps at most one round of what TCP did not take for the send that
+ * waits: so a call asleep in TCP (window closed, TCP_NOTSENT_LOWAT, memory
+ * pressure) holds at most one round of the file's pages, as sendfile(2)
+ * does. Data written or truncated while in flight goes on the wire as it
+ * is then, as with sendfile(2): bytes gathered before a truncation can
+ * still go out past the new end of file (zeros within a gathered page, old
+ * data in whole pages), at most one round from a call waiting in TCP, and
+ * at most the batch being gathered when the truncation comes (up to
+ * batch_pages pages' worth) otherwise.
  */
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -54,6 +62,7 @@ struct zcsend_tx {
 	int		err;		/* send error that stopped the range */
 	int		msg_flags;	/* MSG_DONTWAIT, MSG_NOSIGNAL */
 	bool		user_more;	/* ZCSEND_F_MORE */
+	bool		trimmed;	/* gathered bytes dropped unsent */
 };
 
 /* A validated segment of ZCSEND_IOC_SENDVEC. */
@@ -280,8 +289,8 @@ static size_t zcsend_batch_budget(const struct zcsend_tx *tx)
 }
 
 /*
- * A non-blocking call on a full socket answers EAGAIN without calling into
- * TCP, so it does what sk_stream_wait_memory() does before its own EAGAIN:
+ * A non-blocking call on a full socket answers EAGAIN without handing TCP
+ * any data, so it does what sk_stream_wait_memory() does before its EAGAIN:
  * set SOCK_NOSPACE. tcp_check_space() calls ->sk_write_space() only when
  * that bit is set, and without it an edge-triggered epoll waiter (nginx)
  * never hears that space came back. The bit is set before the second look
@@ -298,6 +307,26 @@ static bool zcsend_sock_full(struct socket *sock)
 	/* Pairs with the barrier in tcp_check_space(). */
 	smp_mb__after_atomic();
 	return sk_stream_wspace(sk) <= 0;
+}
+
+/*
+ * Before a non-blocking call on a full socket answers EAGAIN, it makes the
+ * check TCP makes before it looks at the space (tcp_sendmsg_locked, and
+ * sk_stream_wait_memory for kTLS): a pending socket error or SEND_SHUTDOWN
+ * is answered as TCP answers sendfile(2), with the error, or EPIPE and
+ * SIGPIPE (unless ZCSEND_F_NOSIGNAL). Without it, a socket shut down for
+ * writing would answer EAGAIN forever while poll() reports it writable.
+ * Read without the socket lock, as tcp_poll() reads them.
+ * Return: 0 when the socket has no error, else a negative errno.
+ */
+static int zcsend_sock_error(struct zcsend_tx *tx)
+{
+	struct sock *sk = tx->sock->sk;
+
+	if (!READ_ONCE(sk->sk_err) &&
+	    !(READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN))
+		return 0;
+	return sk_stream_error(sk, tx->msg_flags, -EPIPE);
 }
 
 static int zcsend_tx_init(struct zcsend_tx *tx, struct socket *sock,
@@ -342,6 +371,33 @@ static void zcsend_batch_release(struct zcsend_tx *tx)
 }
 
 /*
+ * After TCP took the first @skip bytes of the batch, keep at most @keep of
+ * the bytes that follow and drop the page references of the rest.
+ */
+static void zcsend_batch_trim(struct zcsend_tx *tx, size_t skip, size_t keep)
+{
+	size_t kept = 0;
+	unsigned int i, n = 0;
+
+	for (i = 0; i < tx->nr; i++) {
+		struct bio_vec bv = tx->bvec[i];
+
+		if (skip >= bv.bv_len || kept == keep) {
+			skip -= min_t(size_t, skip, bv.bv_len);
+			put_page(bv.bv_page);
+			continue;
+		}
+		bv.bv_offset += skip;
+		bv.bv_len = min_t(size_t, bv.bv_len - skip, keep - kept);
+		skip = 0;
+		kept += bv.bv_len;
+		tx->bvec[n++] = bv;
+	}
+	tx->nr = n;
+	tx->batch_bytes = kept;
+}
+
+/*
  * Pages that the first @bytes bytes of the batch touch. An entry can span
  * several pages of a large folio (6.1's splice read hands out whole folios).
  */
@@ -380,12 +436,35 @@ static bool zcsend_route_copies(struct sock *sk)
 	return copies;
 }
 
+/* Hand the batch to TCP once. Return: bytes queued, or a negative errno. */
+static int zcsend_batch_send(struct zcsend_tx *tx, int flags)
+{
+	int ret;
+
+	ret = zcsend_send_pages(tx->sock, tx->bvec, tx->nr, tx->batch_bytes,
+				flags);
+	if (ret > 0) {
+		tx->queued += ret;
+		zcsend_stat_add(ZCSEND_A_STATS_BYTES, ret);
+		zcsend_stat_add(ZCSEND_A_STATS_FILE_BYTES, ret);
+		zcsend_stat_add(ZCSEND_A_STATS_PAGES,
+				zcsend_batch_pages_in(tx, ret));
+	}
+	return ret;
+}
+
 /*
- * Send the gathered batch, then drop the page references.
- * Return: 0 when all of it was queued, else a negative errno (-EAGAIN for a
- * short send): the range stops there either way.
+ * Send the gathered batch, then drop the page references. A blocking call
+ * with more than one pipe round gathered first sends without waiting; if
+ * TCP takes less (it waits for reasons the budget cannot see: the peer's
+ * window with TCP_NOTSENT_LOWAT, memory pressure), it keeps one round of
+ * the rest, drops the others (@tx->trimmed: gathered again by the next
+ * batch) and waits with that round only. @may_trim: false while gathering,
+ * where dropping bytes would leave a hole.
+ * Return: 0 when all of the (kept) batch was queued, else a negative errno
+ * (-EAGAIN for a short send): the range stops there either way.
  */
-static int zcsend_batch_flush(struct zcsend_tx *tx, bool more)
+static int zcsend_batch_flush(struct zcsend_tx *tx, bool more, bool may_trim)
 {
 	int flags = tx->msg_flags | (more ? MSG_MORE : 0);
 	size_t bytes = tx->batch_bytes;
@@ -398,13 +477,19 @@ static int zcsend_batch_flush(struct zcsend_tx *tx, bool more)
 		zcsend_stat_add(ZCSEND_A_STATS_COPY_FALLBACKS, 1);
 	zcsend_stat_add(ZCSEND_A_STATS_BATCHES, 1);
 
-	ret = zcsend_send_pages(tx->sock, tx->bvec, tx->nr, bytes, flags);
-	if (ret > 0) {
-		tx->queued += ret;
-		zcsend_stat_add(ZCSEND_A_STATS_BYTES, ret);
-		zcsend_stat_add(ZCSEND_A_STATS_FILE_BYTES, ret);
-		zcsend_stat_add(ZCSEND_A_STATS_PAGES,
-				zcsend_batch_pages_in(tx, ret));
+	if (may_trim && !zcsend_tx_nonblock(tx) &&
+	    bytes > ZCSEND_BATCH_MIN_BYTES) {
+		ret = zcsend_batch_send(tx, flags | MSG_DONTWAIT);
+		if (ret == -EAGAIN)
+			ret = 0;
+		if (ret >= 0 && (size_t)ret < bytes) {
+			zcsend_batch_trim(tx, ret, ZCSEND_BATCH_MIN_BYTES);
+			tx->trimmed = true;
+			bytes = tx->batch_bytes;
+			ret = zcsend_batch_send(tx, flags);
+		}
+	} else {
+		ret = zcsend_batch_send(tx, flags);
 	}
 	zcsend_batch_release(tx);
 
@@ -424,7 +509,7 @@ static int zcsend_gather_buf(struct pipe_inode_info *pipe,
 	int err;
 
 	if (tx->nr == tx->max) {
-		err = zcsend_batch_flush(tx, true);
+		err = zcsend_batch_flush(tx, true, false);
 		if (err) {
 			tx->err = err;
 			return err;
@@ -468,12 +553,13 @@ static ssize_t zcsend_send_batch(struct zcsend_tx *tx, struct file *file,
 	tx->gathered = 0;
 	tx->queued = 0;
 	tx->err = 0;
+	tx->trimmed = false;
 
 	ret = splice_direct_to_actor(file, &sd, zcsend_gather_pipe);
 	if (!tx->err) {
 		if (tx->gathered < len)
 			more = tx->user_more;
-		err = zcsend_batch_flush(tx, more);
+		err = zcsend_batch_flush(tx, more, true);
 		if (err)
 			tx->err = err;
 	}
@@ -488,7 +574,8 @@ static ssize_t zcsend_send_batch(struct zcsend_tx *tx, struct file *file,
 /*
  * Send @len bytes of @file from @pos in batches sized by
  * zcsend_batch_budget(). @more: MSG_MORE after the last byte when the whole
- * range goes out.
+ * range goes out. A range of 0 bytes touches the access time, as
+ * sendfile(2) does for any length (splice_direct_to_actor).
  * Return: bytes queued, or a negative errno when none were.
  */
 static ssize_t zcsend_send_range(struct zcsend_tx *tx, struct file *file,
@@ -497,10 +584,16 @@ static ssize_t zcsend_send_range(struct zcsend_tx *tx, struct file *file,
 	size_t done = 0;
 	ssize_t ret = 0;
 
+	if (!len)
+		file_accessed(file);
+
 	while (done < len) {
 		size_t n = min(len - done, zcsend_batch_budget(tx));
 
 		if (!n) {
+			ret = zcsend_sock_error(tx);
+			if (ret)
+				break;
 			if (!zcsend_sock_full(tx->sock))
 				continue;
 			ret = -EAGAIN;
@@ -516,7 +609,8 @@ static ssize_t zcsend_send_range(struct zcsend_tx *tx, struct file *file,
 		if (ret <= 0)
 			break;
 		done += ret;
-		if ((size_t)ret < n)
+		/* A trimmed batch goes on from where TCP stopped taking. */
+		if ((size_t)ret < n && (tx->err || !tx->trimmed))
 			break;
 	}
 	return done ? done : ret;
@@ -622,8 +716,9 @@ static int zcsend_sock_appends(struct socket *sock)
  *
  * Sends a file range to a connected TCP socket from the page cache, as
  * documented in uapi/linux/zcsend.h. Only the output fields are written
- * back (never past the caller's struct), and @sent is written before
- * anything is sent, so that queued bytes are never followed by EFAULT.
+ * back (never past the caller's struct), and each of them is written
+ * before anything is sent, so that queued bytes are never followed by
+ * EFAULT.
  *
  * Return: 0 with @sent and @offset updated when any byte was queued (or
  * none was asked for, or the range is past end of file), else a negative
@@ -651,8 +746,12 @@ long zcsend_ioctl_sendfile(void __user *arg)
 	if (err)
 		return zcsend_refuse(err);
 
-	/* Writable before anything is sent: queued bytes never end in EFAULT. */
-	err = put_user(0, &u->sent) ? -EFAULT : 0;
+	/*
+	 * Every output field written before anything is sent (@offset with
+	 * its own value): queued bytes never end in EFAULT.
+	 */
+	err = put_user(0, &u->sent) || put_user(k.offset, &u->offset) ?
+	      -EFAULT : 0;
 	if (!err)
 		err = zcsend_sock_get(k.sock_fd, &sock);
 	if (err)
@@ -741,6 +840,23 @@ static int zcsend_vseg_init(struct zcsend_vseg *vs, const struct zcsend_seg *s)
 	}
 }
 
+/*
+ * One call sends at most MAX_RW_COUNT bytes over all its segments, as
+ * writev(2) and sendfile(2): the segment that reaches the limit is cut
+ * there, and the call stops after it. @total: bytes of the segments so far.
+ */
+static void zcsend_vseg_cap(struct zcsend_vseg *vs, size_t *total)
+{
+	size_t room = MAX_RW_COUNT - *total;
+
+	if (vs->len > room) {
+		vs->len = room;
+		vs->cut = true;
+		vs->empty = !room;
+	}
+	*total += vs->len;
+}
+
 static void zcsend_vsegs_put(struct zcsend_vseg *vs, u32 nr)
 {
 	u32 i;
@@ -759,6 +875,7 @@ static struct zcsend_vseg *zcsend_vsegs_get(u64 uaddr, u32 nr)
 {
 	struct zcsend_seg *segs;
 	struct zcsend_vseg *vs;
+	size_t total = 0;
 	int err = 0;
 	u32 i;
 
@@ -773,8 +890,11 @@ static struct zcsend_vseg *zcsend_vsegs_get(u64 uaddr, u32 nr)
 		goto err_free_segs;
 	}
 
-	for (i = 0; i < nr && !err; i++)
+	for (i = 0; i < nr && !err; i++) {
 		err = zcsend_vseg_init(&vs[i], &segs[i]);
+		if (!err)
+			zcsend_vseg_cap(&vs[i], &total);
+	}
 	if (err) {
 		zcsend_vsegs_put(vs, i);
 		goto err_free_segs;
@@ -839,7 +959,11 @@ static ssize_t zcsend_send_vsegs(struct zcsend_tx *tx, struct zcsend_vseg *vs,
 	k->segs_done = 0;
 	k->seg_sent = 0;
 	for (i = 0; i < k->nr_segs; i++) {
-		/* A non-blocking call answers EAGAIN, never EINTR. */
+		/*
+		 * Between segments, a blocking call stops for a signal. A
+		 * non-blocking one goes on, but can still stop for one in the
+		 * splice read (splice_from_pipe_next), as sendfile(2) can.
+		 */
 		if (!zcsend_tx_nonblock(tx) && signal_pending(current)) {
 			ret = -ERESTARTSYS;
 			break;
@@ -919,8 +1043,9 @@ long zcsend_ioctl_sendvec(void __user *arg)
 	if (IS_ERR(vs))
 		return zcsend_refuse(PTR_ERR(vs));
 
-	/* Writable before anything is sent: queued bytes never end in EFAULT. */
-	err = put_user(0, &u->sent) ? -EFAULT : 0;
+	/* Every output field written before anything is sent, as above. */
+	err = put_user(0, &u->sent) || put_user(0, &u->segs_done) ||
+	      put_user(0, &u->seg_sent) ? -EFAULT : 0;
 	if (!err)
 		err = zcsend_sock_get(k.sock_fd, &sock);
 	if (err)

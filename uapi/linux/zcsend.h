@@ -56,7 +56,8 @@
  * @offset:	in: file offset to start at; out: the offset after the last
  *		byte queued (like the offset pointer of sendfile(2)). The
  *		file's own position (f_pos) is neither used nor changed.
- * @length:	in: number of bytes to send. 0 sends nothing and succeeds. A
+ * @length:	in: number of bytes to send. 0 sends nothing and succeeds
+ *		(the file's access time is updated, as by sendfile(2)). A
  *		range that extends past end of file sends up to end of file.
  * @sent:	out: number of bytes queued on the socket.
  * @reserved:	must be zero.
@@ -105,7 +106,8 @@ struct zcsend_file {
  * @offset:	file segment: offset in the file.
  * @length:	bytes in this segment. A file segment that extends past end of
  *		file is cut there, and the call stops after it (as sendfile
- *		does at end of file). So does one longer than MAX_RW_COUNT.
+ *		does at end of file). So does one longer than MAX_RW_COUNT,
+ *		and the one that reaches MAX_RW_COUNT bytes over the call.
  * @addr:	inline segment: user address of the bytes. They are read when
  *		their segment is sent: an unmapped address stops the call
  *		there (EFAULT if nothing was queued yet).
@@ -180,7 +182,8 @@ struct zcsend_vec {
  *   EAGAIN	non-blocking and the send buffer is full, or SO_SNDTIMEO
  *		expired
  *   EINTR	a signal arrived before anything was queued (restarted
- *		transparently when the handler has SA_RESTART)
+ *		transparently when the handler has SA_RESTART), in either
+ *		mode: the splice read stops for a signal, as for sendfile(2)
  *   EIO and other read errors of the filesystem
  */
 #define ZCSEND_IOC_SENDFILE	_IOC(_IOC_READ | _IOC_WRITE, ZCSEND_IOC_MAGIC, \
