@@ -104,8 +104,13 @@ static int kfence_oob(void)
 		pr_err("no KFENCE allocation in 30 s\n");
 		return -ETIMEDOUT;
 	}
-	/* The object sits at one end of its page: step off that end. */
-	off = offset_in_page(p) ? (long)size : -1;
+	/*
+	 * The object sits at one end of its page, but at the right end only
+	 * up to the cache's alignment (canary bytes may follow it): step onto
+	 * the guard page itself, the first byte after the page or the last
+	 * before it.
+	 */
+	off = offset_in_page(p) ? (long)(PAGE_SIZE - offset_in_page(p)) : -1;
 	OPTIMIZER_HIDE_VAR(off);
 	c = READ_ONCE(p[off]);
 	pr_info("read %#x next to a KFENCE object\n", c);
