@@ -35,3 +35,13 @@ finish() {
 		ktap_print_msg "planned $KSFT_NUM_TESTS cases, $ran ran"
 	ktap_finished
 }
+
+# zstat NAME: the module's counter NAME, as "$TOOL stats" prints it.
+zstat() {
+	local name val
+
+	while read -r name val; do
+		[ "$name" = "$1" ] && { echo "$val"; return 0; }
+	done < <("$TOOL" stats)
+	return 1
+}

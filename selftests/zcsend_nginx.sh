@@ -166,16 +166,6 @@ stop_nginx() {
 	MASTER=
 }
 
-# zstat NAME: a module counter ("zcsend stats" prints "name value" lines;
-# read here, as a Python one-liner would cost seconds under the debug kernel).
-zstat() {
-	local name val
-
-	while read -r name val; do
-		[ "$name" = "$1" ] && { echo "$val"; return 0; }
-	done < <("$TOOL" stats)
-	return 1
-}
 
 # shim_sum STATSFILE FIELD: the field summed over nginx's processes.
 shim_sum() {

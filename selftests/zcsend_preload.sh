@@ -26,15 +26,6 @@ for f in "$TOOL" "$TEST"; do
 	[ -x "$f" ] || skip_all "$f not built"
 done
 
-# zstat NAME: a module counter ("zcsend stats" prints "name value" lines).
-zstat() {
-	local name val
-
-	while read -r name val; do
-		[ "$name" = "$1" ] && { echo "$val"; return 0; }
-	done < <("$TOOL" stats)
-	return 1
-}
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
