@@ -23,7 +23,6 @@
  * SQ ring slot again, which the application may have reused by then.
  */
 #include <linux/errno.h>
-#include <linux/io_uring_types.h>
 #include <linux/kernel.h>
 #include <linux/string.h>
 #include <linux/types.h>
@@ -43,21 +42,19 @@ static struct zcsend_uring_pdu *zcsend_uring_pdu(struct io_uring_cmd *cmd)
 }
 
 /*
- * Whether this is the command's first issue, when its SQE can be read. An
- * inline issue (IO_URING_F_NONBLOCK) always is: io_uring never issues a
- * URING_CMD inline again (it has no poll handler to retry from). An io-wq
- * issue is the first only for a request that skipped the inline issue
- * (IOSQE_ASYNC, or a drain: REQ_F_FORCE_ASYNC), whose SQE io_uring copied
- * when it was submitted; otherwise it is the retry of an inline issue that
- * returned -EAGAIN, and the pdu holds what that issue read.
+ * Set in io_uring_cmd.flags once the pdu holds the command's argument.
+ * Whether an issue is the command's first cannot be told from the issue
+ * flags: the first issue is inline (IO_URING_F_NONBLOCK), or in io-wq for
+ * IOSQE_ASYNC, a drain, or a linked command whose predecessor completed in
+ * io-wq (which runs it next); a retry after -EAGAIN is in io-wq too. And
+ * the pdu is not cleared between requests. The flags are: io_uring sets
+ * them from the SQE when it prepares each request, refusing any bit but
+ * IORING_URING_CMD_FIXED there, and itself uses only bit 30 (6.12,
+ * IORING_URING_CMD_CANCELABLE, for commands marked cancelable, which these
+ * are not). So this bit, in the byte io_uring keeps for the kernel's own
+ * use, never outlives its request.
  */
-static bool zcsend_uring_first_issue(struct io_uring_cmd *cmd,
-				     unsigned int issue_flags)
-{
-	if (issue_flags & IO_URING_F_NONBLOCK)
-		return true;
-	return !!(cmd_to_io_kiocb(cmd)->flags & REQ_F_FORCE_ASYNC);
-}
+#define ZCSEND_URING_CMD_READ	(1U << 24)
 
 /*
  * Read the command area once, check it, and keep the user pointer in the
@@ -87,6 +84,7 @@ static int zcsend_uring_read_sqe(struct io_uring_cmd *cmd,
 				return -EINVAL;
 	}
 	zcsend_uring_pdu(cmd)->arg = READ_ONCE(area->arg);
+	cmd->flags |= ZCSEND_URING_CMD_READ;
 	return 0;
 }
 
@@ -140,7 +138,7 @@ int zcsend_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags)
 	ssize_t ret;
 	int err;
 
-	if (zcsend_uring_first_issue(cmd, issue_flags)) {
+	if (!(cmd->flags & ZCSEND_URING_CMD_READ)) {
 		err = zcsend_uring_read_sqe(cmd, issue_flags);
 		if (err)
 			return err;
