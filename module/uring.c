@@ -23,6 +23,7 @@
  * SQ ring slot again, which the application may have reused by then.
  */
 #include <linux/errno.h>
+#include <linux/bits.h>
 #include <linux/kernel.h>
 #include <linux/string.h>
 #include <linux/types.h>
@@ -54,7 +55,7 @@ static struct zcsend_uring_pdu *zcsend_uring_pdu(struct io_uring_cmd *cmd)
  * are not). So this bit, in the byte io_uring keeps for the kernel's own
  * use, never outlives its request.
  */
-#define ZCSEND_URING_CMD_READ	(1U << 24)
+#define ZCSEND_URING_CMD_READ	BIT(24)
 
 /*
  * Read the command area once, check it, and keep the user pointer in the
