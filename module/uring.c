@@ -22,8 +22,8 @@
  * kept in the command's private area (pdu): a retry on 6.12 would read the
  * SQ ring slot again, which the application may have reused by then.
  */
-#include <linux/errno.h>
 #include <linux/bits.h>
+#include <linux/errno.h>
 #include <linux/kernel.h>
 #include <linux/string.h>
 #include <linux/types.h>
