@@ -133,30 +133,31 @@ static int read_exact(int fd, unsigned char *buf, size_t len)
 	return 0;
 }
 
-/* Fill @fd's send buffer (and the peer's receive buffer): bytes queued. */
+/*
+ * Fill @fd's send buffer (and the peer's receive buffer) until it stays
+ * full: two rounds 50 ms apart in a row that queue nothing (loopback goes
+ * on moving bytes to the receiver for a while, slowly on the debug
+ * kernel). Return: bytes queued.
+ */
 static size_t fill_socket(int fd)
 {
 	static unsigned char junk[4096];
 	size_t total = 0;
+	int idle = 0;
 	ssize_t n;
 
-	for (;;) {
-		n = send(fd, junk, sizeof(junk), MSG_DONTWAIT);
-		if (n > 0) {
-			total += n;
-			continue;
-		}
-		if (n < 0 && errno == EAGAIN) {
-			/* Let loopback deliver, then look once more. */
-			usleep(20000);
-			n = send(fd, junk, sizeof(junk), MSG_DONTWAIT);
-			if (n > 0) {
-				total += n;
-				continue;
-			}
-		}
-		return total;
+	while (idle < 2) {
+		size_t round = 0;
+
+		while ((n = send(fd, junk, sizeof(junk), MSG_DONTWAIT)) > 0)
+			round += n;
+		if (n < 0 && errno != EAGAIN)
+			break;
+		total += round;
+		idle = round ? 0 : idle + 1;
+		usleep(50000);
 	}
+	return total;
 }
 
 /* Discard @len bytes. Return: 0, or -1. */
@@ -476,6 +477,45 @@ TEST_F(ring, errnos_as_ioctl)
 		EXPECT_EQ(-EINVAL, res);
 	}
 #undef FILE_ARG
+}
+
+/*
+ * On a ring with 128-byte SQEs the command area has 64 more bytes: zero
+ * sends as on any ring, a byte set there is EINVAL.
+ */
+TEST_F(ring, sqe128_area)
+{
+	struct zcsend_file a = {
+		.size = sizeof(a), .file_fd = self->file, .sock_fd = self->snd,
+		.offset = 7, .length = 1000,
+	};
+	unsigned char got[1000];
+	struct io_uring r;
+	uint64_t ud;
+	int res;
+
+	ASSERT_EQ(0, io_uring_queue_init(4, &r, IORING_SETUP_SQE128));
+	ASSERT_EQ(0, queue_cmd(&r, self->dev, ZCSEND_URING_CMD_SENDFILE, &a,
+			       1, 0));
+	ASSERT_EQ(1, io_uring_submit(&r));
+	ASSERT_EQ(0, reap(&r, CQE_WAIT_MS, &ud, &res));
+	EXPECT_EQ(1000, res);
+	ASSERT_EQ(0, read_exact(self->rcv, got, sizeof(got)));
+	EXPECT_EQ(0, memcmp(got, self->data + 7, sizeof(got)));
+
+	{
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&r);
+
+		ASSERT_NE(NULL, sqe);
+		prep_cmd(sqe, self->dev, ZCSEND_URING_CMD_SENDFILE, &a, 2);
+		/* The last byte of the 80-byte area. */
+		((unsigned char *)sqe)[offsetof(struct io_uring_sqe, cmd) +
+				       79] = 1;
+		ASSERT_EQ(1, io_uring_submit(&r));
+		ASSERT_EQ(0, reap(&r, CQE_WAIT_MS, &ud, &res));
+		EXPECT_EQ(-EINVAL, res);
+	}
+	io_uring_queue_exit(&r);
 }
 
 /*
