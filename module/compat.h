@@ -95,4 +95,89 @@ static inline int zcsend_send_pages(struct socket *sock, struct bio_vec *bv,
 
 #endif /* ZCSEND_KERNEL >= ZCSEND_KERNEL_SPLICE_PAGES */
 
+/*
+ * io_uring commands (->uring_cmd). Between 6.1 and 6.12 struct io_uring_cmd
+ * moved to its own header and began to carry the whole SQE instead of its
+ * command area, and io_uring began to post a positive return itself.
+ */
+#define ZCSEND_KERNEL_URING_SQE		KERNEL_VERSION(6, 12, 0)
+
+#if ZCSEND_KERNEL >= ZCSEND_KERNEL_URING_SQE
+
+#include <linux/io_uring/cmd.h>
+
+/**
+ * zcsend_uring_payload() - the command area of a command's SQE
+ * @cmd: the command, at its first issue
+ *
+ * 6.12: ioucmd->sqe points into the SQ ring until io_uring copies it, and
+ * an io-wq retry after -EAGAIN still points there (a slot the application
+ * may have reused): valid only at the first issue.
+ *
+ * Return: the area: 16 bytes, 80 on a ring with 128-byte SQEs.
+ */
+static inline const void *zcsend_uring_payload(const struct io_uring_cmd *cmd)
+{
+	return io_uring_sqe_cmd(cmd->sqe);
+}
+
+/**
+ * zcsend_uring_result() - post a command's result
+ * @cmd: the command
+ * @res: bytes queued, or a negative errno
+ * @issue_flags: the flags of this issue
+ *
+ * 6.12 posts whatever ->uring_cmd returns (io_uring_cmd: io_req_set_res).
+ *
+ * Return: what ->uring_cmd returns.
+ */
+static inline int zcsend_uring_result(struct io_uring_cmd *cmd, int res,
+				      unsigned int issue_flags)
+{
+	return res;
+}
+
+#else /* before 6.12 */
+
+#include <linux/io_uring.h>
+
+/**
+ * zcsend_uring_payload() - the command area of a command's SQE
+ * @cmd: the command, at its first issue
+ *
+ * 6.1: ioucmd->cmd, repointed by io_uring at its own copy for a retry.
+ *
+ * Return: the area: 16 bytes, 80 on a ring with 128-byte SQEs.
+ */
+static inline const void *zcsend_uring_payload(const struct io_uring_cmd *cmd)
+{
+	return cmd->cmd;
+}
+
+/**
+ * zcsend_uring_result() - post a command's result
+ * @cmd: the command
+ * @res: bytes queued, or a negative errno
+ * @issue_flags: the flags of this issue
+ *
+ * 6.1 mishandles a positive return from ->uring_cmd: issued inline it takes
+ * the failure path (which cancels the linked requests), from io-wq it is
+ * never posted. So a count is posted with io_uring_cmd_done() and
+ * ->uring_cmd returns -EIOCBQUEUED, as ublk does. An errno is returned as
+ * it is: io_uring fails the request (and its links) and turns restart
+ * codes into EINTR, which io_uring_cmd_done() would not.
+ *
+ * Return: what ->uring_cmd returns.
+ */
+static inline int zcsend_uring_result(struct io_uring_cmd *cmd, int res,
+				      unsigned int issue_flags)
+{
+	if (res <= 0)
+		return res;
+	io_uring_cmd_done(cmd, res, 0, issue_flags);
+	return -EIOCBQUEUED;
+}
+
+#endif /* ZCSEND_KERNEL >= ZCSEND_KERNEL_URING_SQE */
+
 #endif /* _ZCSEND_COMPAT_H */

@@ -37,6 +37,7 @@ static const struct file_operations zcsend_fops = {
 	.owner		= THIS_MODULE,
 	.unlocked_ioctl	= zcsend_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
+	.uring_cmd	= zcsend_uring_cmd,
 	.llseek		= noop_llseek,
 };
 

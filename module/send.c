@@ -711,8 +711,25 @@ static int zcsend_sock_appends(struct socket *sock)
 }
 
 /**
- * zcsend_ioctl_sendfile() - ZCSEND_IOC_SENDFILE
- * @arg: user pointer to struct zcsend_file
+ * zcsend_file_in() - count a call and copy in its struct zcsend_file
+ * @k: the copy
+ * @arg: user pointer to the caller's struct
+ *
+ * Return: 0, or a negative errno (counted as a refusal).
+ */
+int zcsend_file_in(struct zcsend_file *k, const void __user *arg)
+{
+	int err;
+
+	zcsend_stat_add(ZCSEND_A_STATS_CALLS, 1);
+	err = zcsend_copy_arg(k, sizeof(*k), ZCSEND_FILE_SIZE_VER0, arg);
+	return err ? zcsend_refuse(err) : 0;
+}
+
+/**
+ * zcsend_sendfile() - ZCSEND_IOC_SENDFILE and ZCSEND_URING_CMD_SENDFILE
+ * @kp: the caller's struct, copied in by zcsend_file_in()
+ * @arg: user pointer to the caller's struct, for the output fields
  *
  * Sends a file range to a connected TCP socket from the page cache, as
  * documented in uapi/linux/zcsend.h. Only the output fields are written
@@ -720,14 +737,13 @@ static int zcsend_sock_appends(struct socket *sock)
  * before anything is sent, so that queued bytes are never followed by
  * EFAULT.
  *
- * Return: 0 with @sent and @offset updated when any byte was queued (or
- * none was asked for, or the range is past end of file), else a negative
- * errno.
+ * Return: bytes queued, with @sent and @offset updated (0 when none was
+ * asked for, or the range is past end of file), else a negative errno.
  */
-long zcsend_ioctl_sendfile(void __user *arg)
+ssize_t zcsend_sendfile(const struct zcsend_file *kp, void __user *arg)
 {
 	struct zcsend_file __user *u = arg;
-	struct zcsend_file k;
+	struct zcsend_file k = *kp;
 	struct socket *sock;
 	struct zcsend_tx tx;
 	struct file *file;
@@ -735,11 +751,7 @@ long zcsend_ioctl_sendfile(void __user *arg)
 	size_t len;
 	int err;
 
-	zcsend_stat_add(ZCSEND_A_STATS_CALLS, 1);
-
-	err = zcsend_copy_arg(&k, sizeof(k), ZCSEND_FILE_SIZE_VER0, arg);
-	if (!err)
-		err = zcsend_file_arg_check(&k);
+	err = zcsend_file_arg_check(&k);
 	if (!err)
 		err = zcsend_file_get(k.file_fd, k.offset, k.length, &file,
 				      &len);
@@ -776,7 +788,7 @@ long zcsend_ioctl_sendfile(void __user *arg)
 
 	if (put_user(ret, &u->sent) || put_user(k.offset + ret, &u->offset))
 		return -EFAULT;
-	return 0;
+	return ret;
 
 err_put_sock:
 	sockfd_put(sock);
@@ -785,6 +797,23 @@ err_put_sock:
 err_put_file:
 	fput(file);
 	return zcsend_refuse(err);
+}
+
+/**
+ * zcsend_ioctl_sendfile() - ZCSEND_IOC_SENDFILE
+ * @arg: user pointer to struct zcsend_file
+ *
+ * Return: 0 with @sent and @offset updated, else a negative errno.
+ */
+long zcsend_ioctl_sendfile(void __user *arg)
+{
+	struct zcsend_file k;
+	ssize_t ret;
+
+	ret = zcsend_file_in(&k, arg);
+	if (!ret)
+		ret = zcsend_sendfile(&k, arg);
+	return ret < 0 ? ret : 0;
 }
 
 static int zcsend_vseg_file(struct zcsend_vseg *vs, const struct zcsend_seg *s)
@@ -1001,14 +1030,11 @@ static int zcsend_vec_arg_check(const struct zcsend_vec *k)
 	return 0;
 }
 
-static struct zcsend_vseg *zcsend_vec_prepare(struct zcsend_vec *k,
-					      void __user *arg)
+static struct zcsend_vseg *zcsend_vec_prepare(struct zcsend_vec *k)
 {
 	int err;
 
-	err = zcsend_copy_arg(k, sizeof(*k), ZCSEND_VEC_SIZE_VER0, arg);
-	if (!err)
-		err = zcsend_vec_arg_check(k);
+	err = zcsend_vec_arg_check(k);
 	if (err)
 		return ERR_PTR(err);
 	if (!k->nr_segs)
@@ -1017,29 +1043,44 @@ static struct zcsend_vseg *zcsend_vec_prepare(struct zcsend_vec *k,
 }
 
 /**
- * zcsend_ioctl_sendvec() - ZCSEND_IOC_SENDVEC
- * @arg: user pointer to struct zcsend_vec
+ * zcsend_vec_in() - count a call and copy in its struct zcsend_vec
+ * @k: the copy
+ * @arg: user pointer to the caller's struct
+ *
+ * Return: 0, or a negative errno (counted as a refusal).
+ */
+int zcsend_vec_in(struct zcsend_vec *k, const void __user *arg)
+{
+	int err;
+
+	zcsend_stat_add(ZCSEND_A_STATS_CALLS, 1);
+	err = zcsend_copy_arg(k, sizeof(*k), ZCSEND_VEC_SIZE_VER0, arg);
+	return err ? zcsend_refuse(err) : 0;
+}
+
+/**
+ * zcsend_sendvec() - ZCSEND_IOC_SENDVEC and ZCSEND_URING_CMD_SENDVEC
+ * @kp: the caller's struct, copied in by zcsend_vec_in()
+ * @arg: user pointer to the caller's struct, for the output fields
  *
  * Sends file ranges (from the page cache) and inline bytes (copied) to a
  * connected TCP socket in order, as documented in uapi/linux/zcsend.h. All
  * segments are validated before anything is sent.
  *
- * Return: 0 with @sent, @segs_done and @seg_sent updated when any byte was
- * queued (or none was asked for), else a negative errno.
+ * Return: bytes queued, with @sent, @segs_done and @seg_sent updated (0
+ * when none was asked for), else a negative errno.
  */
-long zcsend_ioctl_sendvec(void __user *arg)
+ssize_t zcsend_sendvec(const struct zcsend_vec *kp, void __user *arg)
 {
 	struct zcsend_vec __user *u = arg;
+	struct zcsend_vec k = *kp;
 	struct zcsend_vseg *vs;
 	struct socket *sock;
-	struct zcsend_vec k;
 	struct zcsend_tx tx;
 	ssize_t ret;
 	int err;
 
-	zcsend_stat_add(ZCSEND_A_STATS_CALLS, 1);
-
-	vs = zcsend_vec_prepare(&k, arg);
+	vs = zcsend_vec_prepare(&k);
 	if (IS_ERR(vs))
 		return zcsend_refuse(PTR_ERR(vs));
 
@@ -1071,7 +1112,7 @@ long zcsend_ioctl_sendvec(void __user *arg)
 	if (put_user(ret, &u->sent) || put_user(k.segs_done, &u->segs_done) ||
 	    put_user(k.seg_sent, &u->seg_sent))
 		return -EFAULT;
-	return 0;
+	return ret;
 
 err_put_sock:
 	sockfd_put(sock);
@@ -1080,4 +1121,22 @@ err_put_sock:
 err_put_segs:
 	zcsend_vsegs_put(vs, k.nr_segs);
 	return zcsend_refuse(err);
+}
+
+/**
+ * zcsend_ioctl_sendvec() - ZCSEND_IOC_SENDVEC
+ * @arg: user pointer to struct zcsend_vec
+ *
+ * Return: 0 with @sent, @segs_done and @seg_sent updated, else a negative
+ * errno.
+ */
+long zcsend_ioctl_sendvec(void __user *arg)
+{
+	struct zcsend_vec k;
+	ssize_t ret;
+
+	ret = zcsend_vec_in(&k, arg);
+	if (!ret)
+		ret = zcsend_sendvec(&k, arg);
+	return ret < 0 ? ret : 0;
 }

@@ -27,8 +27,16 @@ void zcsend_stats_exit(void);
 /* The send path (send.c), and its tunable (module parameter and netlink). */
 long zcsend_ioctl_sendfile(void __user *arg);
 long zcsend_ioctl_sendvec(void __user *arg);
+int zcsend_file_in(struct zcsend_file *k, const void __user *arg);
+ssize_t zcsend_sendfile(const struct zcsend_file *k, void __user *arg);
+int zcsend_vec_in(struct zcsend_vec *k, const void __user *arg);
+ssize_t zcsend_sendvec(const struct zcsend_vec *k, void __user *arg);
 unsigned int zcsend_batch_pages_get(void);
 int zcsend_batch_pages_set(unsigned int pages);
+
+/* The io_uring commands (uring.c): file_operations.uring_cmd. */
+struct io_uring_cmd;
+int zcsend_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags);
 
 /* Generic netlink (netlink.c). */
 int zcsend_genl_init(void);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * zcsend bench: the hand-over to the benchmark, a program of its own
- * (bench/, zcsend-bench), so that the tool links neither liburing nor the
- * benchmark. The program is looked for beside this one (the build tree:
+ * (bench/, zcsend-bench), so that the tool does not carry the benchmark
+ * (it links liburing only for "zcsend send --uring", send_uring.c). The
+ * program is looked for beside this one (the build tree:
  * userspace/zcsend-bench, built with the tool), then in ZCSEND_LIBDIR
  * (where the package installs it), and runs with this command's arguments.
  */

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * zcsend send FILE HOST:PORT [--offset N] [--length N] [--nonblock]
+ * zcsend send FILE HOST:PORT [--offset N] [--length N] [--nonblock] [--uring]
  *
  * Connects to HOST:PORT over TCP (IPv4 or IPv6; "[::1]:PORT" for a literal
  * IPv6 address) and sends the file, or a range of it, with
  * ZCSEND_IOC_SENDFILE, calling again from the returned offset until the
- * range is sent or end of file is reached. Prints the bytes sent.
+ * range is sent or end of file is reached. Prints the bytes sent. With
+ * --uring, through io_uring commands instead of the ioctl (send_uring.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,16 +38,19 @@ struct send_opts {
 	uint64_t offset;
 	uint64_t length;	/* UINT64_MAX: to end of file */
 	bool nonblock;
+	bool uring;
 };
 
 static void send_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: zcsend send FILE HOST:PORT [--offset N] [--length N] [--nonblock]\n"
+		"                   [--uring]\n"
 		"  Send FILE (from --offset, --length bytes, default to end of file)\n"
 		"  to a TCP listener with the zcsend ioctl. HOST may be a name, an\n"
 		"  IPv4 address or an IPv6 address in brackets ([::1]:8080).\n"
-		"  --nonblock  non-blocking socket; wait with poll() on EAGAIN\n");
+		"  --nonblock  non-blocking socket; wait with poll() on EAGAIN\n"
+		"  --uring     send with io_uring commands (ZCSEND_URING_CMD_SENDFILE)\n");
 }
 
 static int parse_u64(const char *s, const char *what, uint64_t *out)
@@ -208,6 +212,7 @@ static int parse_send_args(int argc, char **argv, struct send_opts *o)
 		{ "offset", required_argument, NULL, 'o' },
 		{ "length", required_argument, NULL, 'l' },
 		{ "nonblock", no_argument, NULL, 'n' },
+		{ "uring", no_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -215,7 +220,7 @@ static int parse_send_args(int argc, char **argv, struct send_opts *o)
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	while ((c = getopt_long(argc, argv, "o:l:nh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:l:nuh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			if (parse_u64(optarg, "offset", &o->offset))
@@ -228,6 +233,9 @@ static int parse_send_args(int argc, char **argv, struct send_opts *o)
 			break;
 		case 'n':
 			o->nonblock = true;
+			break;
+		case 'u':
+			o->uring = true;
 			break;
 		case 'h':
 			send_usage(stdout);
@@ -291,7 +299,10 @@ int cmd_send(int argc, char **argv)
 	if (o.nonblock && set_nonblock(sock_fd))
 		goto out_sock;
 
-	if (send_loop(dev, file_fd, sock_fd, &o, &total) == 0)
+	if (o.uring)
+		ret = send_uring(dev, file_fd, sock_fd, o.offset, o.length,
+				 o.nonblock, &total) ? 1 : 0;
+	else if (send_loop(dev, file_fd, sock_fd, &o, &total) == 0)
 		ret = 0;
 	printf("%" PRIu64 "\n", total);
 

@@ -198,6 +198,64 @@ struct zcsend_vec {
 #define ZCSEND_IOC_SENDVEC	_IOC(_IOC_READ | _IOC_WRITE, ZCSEND_IOC_MAGIC, \
 				     0x41, ZCSEND_VEC_SIZE_VER0)
 
+/**
+ * DOC: io_uring commands (IORING_OP_URING_CMD on /dev/zcsend)
+ *
+ * The two sends are also io_uring operations. An SQE with opcode
+ * IORING_OP_URING_CMD, fd an open /dev/zcsend, cmd_op ZCSEND_URING_CMD_*
+ * and its 16-byte command area (sqe->cmd) holding a struct
+ * zcsend_uring_cmd does what the ioctl of the same name does with the
+ * struct @arg points to: every check, the same output fields written back.
+ * The CQE's res is the struct's @sent (bytes queued, at most MAX_RW_COUNT)
+ * or -errno: the ioctl's errnos, and
+ *   EINVAL	@reserved (or, on a ring with 128-byte SQEs, any byte of the
+ *		command area past the struct) not zero, or
+ *		IORING_URING_CMD_FIXED set
+ *   EOPNOTSUPP	an unknown cmd_op; io_uring answers the same for a module
+ *		without io_uring commands (and for an IORING_SETUP_IOPOLL ring)
+ *
+ * The command area is read once, when the command is first issued; the
+ * struct at @arg and the fds in it are read when the command runs. A
+ * command that cannot finish without blocking (a full socket, a page
+ * cache miss) is finished by an io_uring worker thread, with the flags
+ * the caller gave (ZCSEND_F_NONBLOCK still answers EAGAIN). Closing the
+ * ring interrupts a command blocked on a full socket: it ends as the ioctl
+ * ends on a signal (the bytes already queued, or EINTR). Links and drains
+ * work as for any request; a short count does not break a link.
+ *
+ * On 6.12 kernels before the fix of upstream commit d6211ebbdaa5
+ * ("io_uring/uring_cmd: unconditionally copy SQEs at prep time"), io_uring
+ * itself reads the SQE of a linked command (after the first of its link)
+ * only when that command starts, from the SQ ring: set IOSQE_ASYNC on such
+ * commands, or do not reuse their SQ slots until they complete.
+ *
+ * Unlike the ioctl, the commands do not pass through security_file_ioctl()
+ * (LSMs see security_uring_cmd() instead, which only SELinux and Smack
+ * implement): whoever can open /dev/zcsend (root, mode 0600) can use both.
+ */
+
+/**
+ * struct zcsend_uring_cmd - the command area of a zcsend io_uring command
+ * @arg:	user address of a struct zcsend_file (ZCSEND_URING_CMD_SENDFILE)
+ *		or struct zcsend_vec (ZCSEND_URING_CMD_SENDVEC), as the
+ *		ioctl takes; it must stay valid until the CQE arrives.
+ * @reserved:	must be zero.
+ */
+struct zcsend_uring_cmd {
+	__u64 arg;
+	__u64 reserved;
+};
+
+#define ZCSEND_URING_CMD_SIZE	16
+
+/* Encoded as ioctl numbers (distinct from the ioctls' own). */
+#define ZCSEND_URING_CMD_SENDFILE _IOC(_IOC_READ | _IOC_WRITE, \
+				       ZCSEND_IOC_MAGIC, 0x80, \
+				       ZCSEND_URING_CMD_SIZE)
+#define ZCSEND_URING_CMD_SENDVEC  _IOC(_IOC_READ | _IOC_WRITE, \
+				       ZCSEND_IOC_MAGIC, 0x81, \
+				       ZCSEND_URING_CMD_SIZE)
+
 /*
  * Generic netlink family "zcsend": statistics and configuration. Its
  * commands and attributes are specified in uapi/zcsend.yaml (YNL); their C
