@@ -11,9 +11,11 @@
 
 #include <linux/bvec.h>
 #include <linux/net.h>
+#include <linux/skbuff.h>
 #include <linux/socket.h>
 #include <linux/uio.h>
 #include <linux/version.h>
+#include <net/sock.h>
 
 /*
  * The kernel built for, as major.minor. Named constants rather than a raw
@@ -179,5 +181,88 @@ static inline int zcsend_uring_result(struct io_uring_cmd *cmd, int res,
 }
 
 #endif /* ZCSEND_KERNEL >= ZCSEND_KERNEL_URING_SQE */
+
+/*
+ * Release notifications (ZCSEND_F_NOTIFY): the batch goes to TCP as a
+ * MSG_ZEROCOPY send with the call's ubuf_info (the kernel's own, from
+ * msg_zerocopy_realloc()) in msg_ubuf. The same sock_sendmsg() on both
+ * versions; only what TCP does with the ubuf after a failed send differs.
+ */
+#if ZCSEND_KERNEL >= ZCSEND_KERNEL_SPLICE_PAGES
+
+/* 6.12's TCP leaves a caller's msg_ubuf alone on error ("pinned by the caller"). */
+static inline void zcsend_zc_send_failed(struct sock *sk,
+					 struct ubuf_info *uarg, u16 len)
+{
+}
+
+#else /* before 6.5 */
+
+/**
+ * zcsend_zc_send_failed() - undo 6.1's abort of the call's id
+ * @sk: the socket sent to
+ * @uarg: the call's ubuf_info (msg_zerocopy_realloc())
+ * @len: its id count before the send
+ *
+ * 6.1's tcp_sendmsg_locked() ends a send that queued nothing with
+ * net_zcopy_put_abort() even on a caller's msg_ubuf: for the kernel's own
+ * ubuf that gives its id back (sk_zckey and the ubuf's len one lower), as if
+ * the whole call had queued nothing, while earlier batches of the call may
+ * be in flight. Take the id again, under the socket lock as TCP changes it.
+ * If another send on the socket took an id meanwhile (senders racing on one
+ * socket), the count is restored but sk_zckey is left: the ids may repeat.
+ * An error before TCP (an LSM) aborts nothing: @len tells.
+ */
+static inline void zcsend_zc_send_failed(struct sock *sk,
+					 struct ubuf_info *uarg, u16 len)
+{
+	struct ubuf_info_msgzc *zc = uarg_to_msgzc(uarg);
+
+	lock_sock(sk);
+	if ((u16)(zc->len + 1) == len) {
+		if ((u32)(zc->id + zc->len) == (u32)atomic_read(&sk->sk_zckey))
+			atomic_inc(&sk->sk_zckey);
+		zc->len++;
+	}
+	release_sock(sk);
+}
+
+#endif /* ZCSEND_KERNEL >= ZCSEND_KERNEL_SPLICE_PAGES */
+
+/**
+ * zcsend_send_pages_zc() - hand a batch to a socket as a MSG_ZEROCOPY send
+ * @sock: a connected TCP socket with SOCK_SUPPORT_ZC
+ * @bv: the fragments; the caller holds a reference on each page
+ * @nr: number of fragments in @bv
+ * @len: total bytes in @bv
+ * @flags: MSG_* flags for the whole batch
+ * @uarg: the call's ubuf_info, on which the caller holds a reference
+ *
+ * TCP takes a page reference per fragment (iov_iter_get_pages2 on the
+ * bvec) and attaches @uarg to every skb that carries them: @uarg's last
+ * reference goes when no skb holds any of these pages any more (or copies
+ * them: "success" false). Without scatter-gather on the route TCP copies
+ * instead, and @uarg is attached to nothing.
+ *
+ * Return: bytes queued (possibly fewer than @len), or a negative errno when
+ * nothing was queued.
+ */
+static inline int zcsend_send_pages_zc(struct socket *sock, struct bio_vec *bv,
+				       unsigned int nr, size_t len, int flags,
+				       struct ubuf_info *uarg)
+{
+	struct msghdr msg = {
+		.msg_flags	= flags | MSG_ZEROCOPY,
+		.msg_ubuf	= uarg,
+	};
+	u16 ids = READ_ONCE(uarg_to_msgzc(uarg)->len);
+	int ret;
+
+	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, bv, nr, len);
+	ret = sock_sendmsg(sock, &msg);
+	if (ret < 0)
+		zcsend_zc_send_failed(sock->sk, uarg, ids);
+	return ret;
+}
 
 #endif /* _ZCSEND_COMPAT_H */

@@ -61,6 +61,7 @@ struct zcsend_tx {
 	size_t		queued;		/* bytes of the current range queued */
 	int		err;		/* send error that stopped the range */
 	int		msg_flags;	/* MSG_DONTWAIT, MSG_NOSIGNAL */
+	struct ubuf_info *zc;		/* ZCSEND_F_NOTIFY: the call's id */
 	bool		user_more;	/* ZCSEND_F_MORE */
 	bool		trimmed;	/* gathered bytes dropped unsent */
 };
@@ -329,10 +330,90 @@ static int zcsend_sock_error(struct zcsend_tx *tx)
 	return sk_stream_error(sk, tx->msg_flags, -EPIPE);
 }
 
+/*
+ * ZCSEND_F_NOTIFY: the call's pages go to TCP as MSG_ZEROCOPY sends that
+ * all carry one of the kernel's own MSG_ZEROCOPY ubufs (msg_zerocopy_realloc,
+ * as send(MSG_ZEROCOPY) gets it). It takes the socket's next id (sk_zckey,
+ * shared with the socket's own MSG_ZEROCOPY sends), every skb that holds
+ * any of the call's pages holds a reference on it, and when the last one
+ * goes the kernel queues the notification on the socket's error queue in
+ * MSG_ZEROCOPY's format: so no module code runs at release, and a pending
+ * notification never pins the module. The call holds a reference of its
+ * own until it returns, so that one call is one id however many batches
+ * it sends.
+ */
+static int zcsend_tx_notify_init(struct zcsend_tx *tx)
+{
+	struct sock *sk = tx->sock->sk;
+	struct ubuf_info *uarg;
+
+	/* kTLS and sockmap clear it: they would copy or refuse the send. */
+	if (!test_bit(SOCK_SUPPORT_ZC, &tx->sock->flags))
+		return -EOPNOTSUPP;
+
+	/* TCP changes sk_zckey under the socket lock: so do we. */
+	lock_sock(sk);
+	uarg = msg_zerocopy_realloc(sk, 0, NULL);
+	release_sock(sk);
+	if (!uarg)
+		return -ENOBUFS;	/* the socket's optmem_max */
+
+	/*
+	 * Without scatter-gather TCP copies, and marks only its own ubufs
+	 * COPIED for it. (TCP sockets get SG from software GSO: never seen.)
+	 */
+	if (!(READ_ONCE(sk->sk_route_caps) & NETIF_F_SG))
+		uarg_to_msgzc(uarg)->zerocopy = 0;
+	tx->zc = uarg;
+	return 0;
+}
+
+/*
+ * Charge a batch to the caller's RLIMIT_MEMLOCK, as MSG_ZEROCOPY charges
+ * its sends (CAP_IPC_LOCK exempt), until the notification is queued.
+ * Under the socket lock: TCP's own MSG_ZEROCOPY sends may extend the ubuf.
+ * Return: 0, or -ENOBUFS past the limit.
+ */
+static int zcsend_tx_charge(struct zcsend_tx *tx, size_t bytes)
+{
+	struct sock *sk = tx->sock->sk;
+	int err;
+
+	lock_sock(sk);
+	err = mm_account_pinned_pages(&uarg_to_msgzc(tx->zc)->mmp, bytes);
+	release_sock(sk);
+	return err;
+}
+
+/*
+ * Drop the call's own reference on its ubuf: the notification comes when
+ * TCP drops the last one (now, if no skb holds the call's pages). A call
+ * that queued nothing gives its id back and notifies nothing, as a failed
+ * send(MSG_ZEROCOPY) does; only if another send on the socket took an id
+ * since (senders racing on one socket) can it not, and its id is notified.
+ */
+static void zcsend_tx_notify_done(struct zcsend_tx *tx, ssize_t queued)
+{
+	struct ubuf_info_msgzc *zc = uarg_to_msgzc(tx->zc);
+	struct sock *sk = tx->sock->sk;
+
+	if (queued > 0) {
+		net_zcopy_put(tx->zc);
+		return;
+	}
+	lock_sock(sk);
+	if (zc->len == 1 && (u32)(zc->id + 1) == (u32)atomic_read(&sk->sk_zckey))
+		msg_zerocopy_put_abort(tx->zc, true);
+	else
+		net_zcopy_put(tx->zc);
+	release_sock(sk);
+}
+
 static int zcsend_tx_init(struct zcsend_tx *tx, struct socket *sock,
 			  u32 flags, size_t max_len)
 {
 	size_t pages;
+	int err;
 
 	memset(tx, 0, sizeof(*tx));
 	tx->sock = sock;
@@ -352,11 +433,21 @@ static int zcsend_tx_init(struct zcsend_tx *tx, struct socket *sock,
 		if (!tx->bvec)
 			return -ENOMEM;
 	}
+	if (flags & ZCSEND_F_NOTIFY) {
+		err = zcsend_tx_notify_init(tx);
+		if (err) {
+			kvfree(tx->bvec);
+			return err;
+		}
+	}
 	return 0;
 }
 
-static void zcsend_tx_destroy(struct zcsend_tx *tx)
+/* @queued: what the call returns (bytes queued, or a negative errno). */
+static void zcsend_tx_destroy(struct zcsend_tx *tx, ssize_t queued)
 {
+	if (tx->zc)
+		zcsend_tx_notify_done(tx, queued);
 	kvfree(tx->bvec);
 }
 
@@ -441,8 +532,12 @@ static int zcsend_batch_send(struct zcsend_tx *tx, int flags)
 {
 	int ret;
 
-	ret = zcsend_send_pages(tx->sock, tx->bvec, tx->nr, tx->batch_bytes,
-				flags);
+	if (tx->zc)
+		ret = zcsend_send_pages_zc(tx->sock, tx->bvec, tx->nr,
+					   tx->batch_bytes, flags, tx->zc);
+	else
+		ret = zcsend_send_pages(tx->sock, tx->bvec, tx->nr,
+					tx->batch_bytes, flags);
 	if (ret > 0) {
 		tx->queued += ret;
 		zcsend_stat_add(ZCSEND_A_STATS_BYTES, ret);
@@ -472,6 +567,14 @@ static int zcsend_batch_flush(struct zcsend_tx *tx, bool more, bool may_trim)
 
 	if (!tx->nr)
 		return 0;
+
+	if (tx->zc) {
+		ret = zcsend_tx_charge(tx, bytes);
+		if (ret) {
+			zcsend_batch_release(tx);
+			return ret;
+		}
+	}
 
 	if (zcsend_route_copies(tx->sock->sk))
 		zcsend_stat_add(ZCSEND_A_STATS_COPY_FALLBACKS, 1);
@@ -780,7 +883,7 @@ ssize_t zcsend_sendfile(const struct zcsend_file *kp, void __user *arg)
 	zcsend_account_file(file, ret);
 	zcsend_account_sock(sock, ret);
 
-	zcsend_tx_destroy(&tx);
+	zcsend_tx_destroy(&tx, ret);
 	sockfd_put(sock);
 	fput(file);
 	if (ret < 0)
@@ -1103,7 +1206,7 @@ ssize_t zcsend_sendvec(const struct zcsend_vec *kp, void __user *arg)
 		ret = zcsend_send_vsegs(&tx, vs, &k);
 	zcsend_account_sock(sock, ret);
 
-	zcsend_tx_destroy(&tx);
+	zcsend_tx_destroy(&tx, ret);
 	sockfd_put(sock);
 	zcsend_vsegs_put(vs, k.nr_segs);
 	if (ret < 0)

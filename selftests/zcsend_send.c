@@ -567,7 +567,7 @@ TEST_F(refuse, vec_flags_reserved)
 {
 	struct zcsend_vec v = { .size = sizeof(v), .sock_fd = self->cli };
 
-	v.flags = 1U << 4;
+	v.flags = 1U << 30;
 	EXPECT_EQ(-1, ioctl(self->dev, ZCSEND_IOC_SENDVEC, &v));
 	EXPECT_EQ(EINVAL, errno);
 	v.flags = 0;

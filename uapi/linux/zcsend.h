@@ -38,14 +38,59 @@
  *	MSG_NOSIGNAL. EPIPE is still returned.
  * ZCSEND_F_MORE: more data follows in another call, as MSG_MORE: the last
  *	partial segment is held back (corked) until the next send.
+ * ZCSEND_F_NOTIFY: queue a release notification on the socket's error
+ *	queue once the network stack holds no reference to any of the
+ *	call's file pages (see "DOC: release notifications" below).
  *
  * Any other bit set: EINVAL.
  */
 #define ZCSEND_F_NONBLOCK	0x1U
 #define ZCSEND_F_NOSIGNAL	0x2U
 #define ZCSEND_F_MORE		0x4U
+#define ZCSEND_F_NOTIFY		0x10U
 #define ZCSEND_F_ALL		(ZCSEND_F_NONBLOCK | ZCSEND_F_NOSIGNAL | \
-				 ZCSEND_F_MORE)
+				 ZCSEND_F_MORE | ZCSEND_F_NOTIFY)
+
+/**
+ * DOC: release notifications (ZCSEND_F_NOTIFY)
+ *
+ * Until the stack lets go of a file's pages, rewriting or truncating the
+ * file changes what goes out. With ZCSEND_F_NOTIFY a call tells when that
+ * is over: its file pages go to TCP as a MSG_ZEROCOPY send (msg(2) flags;
+ * see the kernel's Documentation/networking/msg_zerocopy.rst), and the
+ * notification is MSG_ZEROCOPY's own, read with recvmsg(MSG_ERRQUEUE)
+ * unchanged by code written for MSG_ZEROCOPY: a struct sock_extended_err
+ * (cmsg level SOL_IP / SOL_IPV6, type IP_RECVERR / IPV6_RECVERR) with
+ * ee_errno 0, ee_origin SO_EE_ORIGIN_ZEROCOPY, and the inclusive range of
+ * call ids ee_info..ee_data (consecutive ids are merged into one range).
+ * SO_ZEROCOPY need not be set.
+ *
+ * Ids: a call that queues at least one byte takes the socket's next
+ * MSG_ZEROCOPY id: the counter starts at 0 and is shared with the socket's
+ * own send(MSG_ZEROCOPY) calls, each of which takes one too. So, as with
+ * MSG_ZEROCOPY, the caller knows a call's id by counting its calls. A call
+ * that queues nothing (it fails, or has nothing to send) takes no id and
+ * is never notified (unless another thread sent on the socket meanwhile).
+ * One id per call, however many sends into TCP the call makes. Once
+ * notified, the call's bytes are in the peer's hands or copies: the file can
+ * be rewritten, truncated or dropped from the page cache.
+ *
+ * ee_code SO_EE_CODE_ZEROCOPY_COPIED: the stack copied some of the call's
+ * file bytes (loopback, veth and other software routes copy on receive;
+ * so does a route without scatter-gather). Bytes of ZCSEND_SEG_INLINE
+ * segments are always copied and do not count.
+ *
+ * Costs and limits, as for MSG_ZEROCOPY: each pending call holds a small
+ * buffer charged to the socket's option memory (net.core.optmem_max), and
+ * its bytes are charged to the caller's RLIMIT_MEMLOCK (locked_vm of the
+ * user; CAP_IPC_LOCK is exempt) from the send until the notification. Past
+ * either limit the call stops there: ENOBUFS when nothing was queued, else
+ * a short count. Read the error queue (which also frees that memory) and
+ * call again. A socket that cannot take zero-copy sends (kTLS, a sockmap:
+ * the kernel clears its SOCK_SUPPORT_ZC) is refused with EOPNOTSUPP. The
+ * flag applies to the file pages of both ioctls; on Linux 6.1 such a call
+ * hands TCP one sendmsg() per batch instead of one sendpage per page.
+ */
 
 /**
  * struct zcsend_file - argument of ZCSEND_IOC_SENDFILE
@@ -173,7 +218,9 @@ struct zcsend_vec {
  *   EFAULT	bad user pointer, or a struct that cannot be written back
  *		(checked before anything is sent)
  *   ENOTSOCK	sock_fd is not a socket
- *   EOPNOTSUPP	a socket that is not TCP over IPv4/IPv6 (UDP, UNIX, ...)
+ *   EOPNOTSUPP	a socket that is not TCP over IPv4/IPv6 (UDP, UNIX, ...),
+ *		or ZCSEND_F_NOTIFY on one that cannot send zero-copy (kTLS)
+ *   ENOBUFS	ZCSEND_F_NOTIFY past RLIMIT_MEMLOCK or net.core.optmem_max
  *   EPIPE	a socket not connected (or listening), or shut down for
  *		writing, or reset (and SIGPIPE unless ZCSEND_F_NOSIGNAL), as
  *		TCP answers sendfile(2)

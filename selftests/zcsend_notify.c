@@ -1,0 +1,575 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Release notifications (ZCSEND_F_NOTIFY) over loopback TCP: read with a
+ * reader written for MSG_ZEROCOPY (recvmsg(MSG_ERRQUEUE), a struct
+ * sock_extended_err of origin SO_EE_ORIGIN_ZEROCOPY, ids ee_info..ee_data).
+ *
+ * What loopback does, and so what is asserted: the receiving side copies
+ * every skb that carries the file's pages (skb_orphan_frags_rx), so the
+ * pages are free once the sender's TCP has freed its own skbs, that is once
+ * all the call's bytes are acknowledged: the receiver need not read them.
+ * So a paused receiver withholds the notification only while its full
+ * window keeps bytes in the sender's queue (SIOCOUTQ > 0), and the code is
+ * always SO_EE_CODE_ZEROCOPY_COPIED. The notification never comes while
+ * SIOCOUTQ is above 0 (bytes not acknowledged are still held by skbs).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/errqueue.h>
+#include <linux/sockios.h>
+#include <linux/tls.h>
+#include <linux/zcsend.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "zcsend_test.h"
+
+#ifndef SO_EE_ORIGIN_ZEROCOPY
+#define SO_EE_ORIGIN_ZEROCOPY	5
+#endif
+#ifndef SO_ZEROCOPY
+#define SO_ZEROCOPY		60
+#endif
+#ifndef MSG_ZEROCOPY
+#define MSG_ZEROCOPY		0x4000000
+#endif
+
+#define KIB		1024
+#define MIB		(1024 * 1024)
+#define WAIT_MS		5000	/* for a notification that must come */
+#define QUIET_MS	300	/* for one that must not */
+
+static void fill_pattern(unsigned char *buf, size_t len, uint32_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		seed = seed * 1103515245 + 12345;
+		buf[i] = seed >> 16;
+	}
+}
+
+static int zc_sendfile(int dev, int file_fd, int sock_fd, uint64_t off,
+		       uint64_t len, uint32_t flags, uint64_t *sent)
+{
+	struct zcsend_file a = {
+		.size = sizeof(a), .flags = flags, .file_fd = file_fd,
+		.sock_fd = sock_fd, .offset = off, .length = len,
+	};
+
+	if (ioctl(dev, ZCSEND_IOC_SENDFILE, &a))
+		return -errno;
+	if (sent)
+		*sent = a.sent;
+	return 0;
+}
+
+static int zc_sendvec(int dev, int sock_fd, struct zcsend_seg *segs,
+		      uint32_t nr, uint32_t flags, uint64_t *sent)
+{
+	struct zcsend_vec v = {
+		.size = sizeof(v), .flags = flags, .sock_fd = sock_fd,
+		.nr_segs = nr, .segs = (uintptr_t)segs,
+	};
+
+	if (ioctl(dev, ZCSEND_IOC_SENDVEC, &v))
+		return -errno;
+	if (sent)
+		*sent = v.sent;
+	return 0;
+}
+
+/* One completion as a MSG_ZEROCOPY reader sees it. */
+struct zc_note {
+	uint32_t lo, hi;
+	int copied;
+};
+
+/*
+ * Read one completion from @fd's error queue without waiting, as a reader
+ * written for MSG_ZEROCOPY does (the kernel's msg_zerocopy selftest).
+ * Return: 1 with *@n filled, 0 when the queue is empty, -1 on anything that
+ * is not a MSG_ZEROCOPY completion (errno EPROTO) or a recvmsg error.
+ */
+static int zc_read_note(int fd, struct zc_note *n)
+{
+	char control[CMSG_SPACE(sizeof(struct sock_extended_err)) + 64];
+	struct msghdr msg = {
+		.msg_control = control, .msg_controllen = sizeof(control),
+	};
+	struct sock_extended_err *serr;
+	struct cmsghdr *cm;
+
+	if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+		return errno == EAGAIN ? 0 : -1;
+	cm = CMSG_FIRSTHDR(&msg);
+	errno = EPROTO;
+	if (!cm || msg.msg_flags & MSG_CTRUNC)
+		return -1;
+	if (!((cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_RECVERR) ||
+	      (cm->cmsg_level == SOL_IPV6 && cm->cmsg_type == IPV6_RECVERR)))
+		return -1;
+	serr = (void *)CMSG_DATA(cm);
+	if (serr->ee_origin != SO_EE_ORIGIN_ZEROCOPY || serr->ee_errno)
+		return -1;
+	n->lo = serr->ee_info;
+	n->hi = serr->ee_data;
+	n->copied = !!(serr->ee_code & SO_EE_CODE_ZEROCOPY_COPIED);
+	return 1;
+}
+
+/* Wait up to @ms for a completion: as zc_read_note(), 0 on timeout. */
+static int zc_wait_note(int fd, struct zc_note *n, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = 0 };
+	int ret;
+
+	for (;;) {
+		ret = zc_read_note(fd, n);
+		if (ret)
+			return ret;
+		/* POLLERR: the error queue is not empty. */
+		if (poll(&p, 1, ms) <= 0)
+			return 0;
+		if (!(p.revents & POLLERR))
+			return 0;
+		ms = 0;
+	}
+}
+
+/* Whether a completion is queued within @ms, without reading it. */
+static int zc_pending(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = 0 };
+
+	return poll(&p, 1, ms) == 1 && (p.revents & POLLERR);
+}
+
+/* Bytes the sender's TCP still holds: sent but unacknowledged, or unsent. */
+static int outq(int fd)
+{
+	int n = -1;
+
+	ioctl(fd, SIOCOUTQ, &n);
+	return n;
+}
+
+/* Read exactly @len bytes from @fd into @buf: 0, or -1. */
+static int read_full(int fd, unsigned char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = read(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+FIXTURE(notify) {
+	int dev;
+	int file;
+	unsigned char *data;
+	size_t size;
+	int cli, srv;
+};
+
+FIXTURE_VARIANT(notify) {
+	int family;
+};
+
+FIXTURE_VARIANT_ADD(notify, ipv4) { .family = AF_INET };
+FIXTURE_VARIANT_ADD(notify, ipv6) { .family = AF_INET6 };
+
+FIXTURE_SETUP(notify)
+{
+	self->size = 4 * MIB;
+	self->data = malloc(self->size);
+	ASSERT_NE(NULL, self->data);
+	fill_pattern(self->data, self->size, 7);
+	self->file = zcsend_make_file(NULL, self->data, self->size);
+	ASSERT_LE(0, self->file);
+	self->dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->dev);
+	/* 64 KiB buffers: a paused receiver's window fills quickly. */
+	ASSERT_EQ(0, zcsend_tcp_pair(variant->family, &self->cli, &self->srv,
+				     64 * KIB));
+}
+
+FIXTURE_TEARDOWN(notify)
+{
+	close(self->cli);
+	close(self->srv);
+	close(self->dev);
+	close(self->file);
+	free(self->data);
+}
+
+/* Unknown flags are still refused, by both ioctls. */
+TEST_F(notify, unknown_flags)
+{
+	struct zcsend_seg s = { .type = ZCSEND_SEG_FILE, .fd = self->file,
+				.length = 1 };
+
+	EXPECT_EQ(-EINVAL, zc_sendfile(self->dev, self->file, self->cli, 0, 1,
+				       ZCSEND_F_NOTIFY | 0x40, NULL));
+	EXPECT_EQ(-EINVAL, zc_sendfile(self->dev, self->file, self->cli, 0, 1,
+				       ZCSEND_F_NOTIFY | 1U << 31, NULL));
+	EXPECT_EQ(-EINVAL, zc_sendvec(self->dev, self->cli, &s, 1,
+				      ZCSEND_F_NOTIFY | 0x40, NULL));
+	/* Refused calls take no id and notify nothing. */
+	EXPECT_EQ(-1, recv(self->cli, NULL, 0, MSG_ERRQUEUE | MSG_DONTWAIT));
+	EXPECT_EQ(EAGAIN, errno);
+}
+
+/*
+ * A small call fits the receiver's window: its notification comes although
+ * the receiver has read nothing (loopback copied the bytes into its
+ * receive queue), with id 0 and the COPIED code; the bytes arrive intact.
+ */
+TEST_F(notify, copied_on_loopback)
+{
+	unsigned char *got = malloc(16 * KIB);
+	struct zc_note n;
+	uint64_t sent = 0;
+
+	ASSERT_NE(NULL, got);
+	ASSERT_EQ(0, zc_sendfile(self->dev, self->file, self->cli, 4096,
+				 16 * KIB, ZCSEND_F_NOTIFY, &sent));
+	ASSERT_EQ(16 * KIB, sent);
+	ASSERT_EQ(1, zc_wait_note(self->cli, &n, WAIT_MS));
+	EXPECT_EQ(0, n.lo);
+	EXPECT_EQ(0, n.hi);
+	EXPECT_EQ(1, n.copied);
+	EXPECT_EQ(0, outq(self->cli));
+	ASSERT_EQ(0, read_full(self->srv, got, 16 * KIB));
+	EXPECT_EQ(0, memcmp(got, self->data + 4096, 16 * KIB));
+	EXPECT_EQ(0, zc_read_note(self->cli, &n));	/* exactly one */
+	free(got);
+}
+
+/*
+ * A call larger than the paused receiver's window: no notification while
+ * bytes wait in the sender's queue; it comes as the receiver reads, never
+ * while SIOCOUTQ is above 0. At the notification the file is rewritten:
+ * the receiver still gets the bytes as they were when sent.
+ */
+TEST_F(notify, held_until_acked)
+{
+	size_t len = 2 * MIB, done = 0;
+	unsigned char *got = malloc(len);
+	unsigned char *junk = malloc(len);
+	int noted = 0, ret;
+	struct zc_note n;
+	uint64_t sent = 0;
+
+	ASSERT_NE(NULL, got);
+	ASSERT_NE(NULL, junk);
+	memset(junk, 0xa5, len);
+	/* Non-blocking: as much as the send buffer takes now. */
+	ASSERT_EQ(0, zc_sendfile(self->dev, self->file, self->cli, 0, len,
+				 ZCSEND_F_NOTIFY | ZCSEND_F_NONBLOCK, &sent));
+	ASSERT_LT(0, sent);
+	ASSERT_GT(len, sent);
+	ASSERT_LT(0, outq(self->cli));
+
+	/* The receiver sleeps: nothing comes. */
+	EXPECT_EQ(0, zc_pending(self->cli, QUIET_MS));
+	EXPECT_LT(0, outq(self->cli));
+
+	while (done < sent) {
+		size_t chunk = sent - done < 8 * KIB ? sent - done : 8 * KIB;
+
+		if (!noted) {
+			ret = zc_read_note(self->cli, &n);
+			ASSERT_LE(0, ret);
+			if (ret) {
+				noted = 1;
+				/* Every byte was acknowledged first. */
+				EXPECT_EQ(0, outq(self->cli));
+				ASSERT_EQ(0, zcsend_pwrite_all(self->file, junk,
+							       len, 0));
+			}
+		}
+		ASSERT_EQ(0, read_full(self->srv, got + done, chunk));
+		done += chunk;
+	}
+	if (!noted) {
+		ASSERT_EQ(1, zc_wait_note(self->cli, &n, WAIT_MS));
+		EXPECT_EQ(0, outq(self->cli));
+	}
+	EXPECT_EQ(0, n.lo);
+	EXPECT_EQ(0, n.hi);
+	EXPECT_EQ(1, n.copied);
+	EXPECT_EQ(0, memcmp(got, self->data, sent));
+	free(junk);
+	free(got);
+}
+
+/* Completions over ids @first..@last: all of them, in order, each once. */
+static int collect_ids(int fd, uint32_t first, uint32_t last, int *notes)
+{
+	uint32_t next = first;
+	struct zc_note n;
+
+	*notes = 0;
+	while (next <= last) {
+		if (zc_wait_note(fd, &n, WAIT_MS) != 1)
+			return -1;
+		(*notes)++;
+		if (n.lo != next || n.hi < n.lo || n.hi > last)
+			return -1;
+		next = n.hi + 1;
+	}
+	return zc_read_note(fd, &n) == 0 ? 0 : -1;
+}
+
+/*
+ * Ids as MSG_ZEROCOPY numbers them: one per call that queues bytes, in
+ * order, shared with the socket's own send(MSG_ZEROCOPY); calls that queue
+ * nothing (length 0, a full non-blocking socket) take none. Completions
+ * queued before the reader looks merge into one range.
+ */
+TEST_F(notify, ids_and_ranges)
+{
+	struct zcsend_seg s[2] = {
+		{ .type = ZCSEND_SEG_INLINE, .length = 10 },
+		{ .type = ZCSEND_SEG_FILE, .fd = self->file, .offset = 100,
+		  .length = 5000 },
+	};
+	static unsigned char user[4096];
+	size_t want = 0;
+	unsigned char *got;
+	int one = 1, notes;
+	uint64_t sent = 0;
+	uint32_t i;
+
+	s[0].addr = (uintptr_t)user;
+	memset(user, 'u', sizeof(user));
+	ASSERT_EQ(0, setsockopt(self->cli, SOL_SOCKET, SO_ZEROCOPY, &one,
+				sizeof(one)));
+	/* Ids 0-2: three SENDFILE calls, then a call of 0 bytes (no id). */
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, zc_sendfile(self->dev, self->file, self->cli,
+					 i * 4096, 4096, ZCSEND_F_NOTIFY,
+					 &sent));
+		ASSERT_EQ(4096, sent);
+		want += sent;
+	}
+	ASSERT_EQ(0, zc_sendfile(self->dev, self->file, self->cli, 0, 0,
+				 ZCSEND_F_NOTIFY, &sent));
+	/* Id 3: the socket's own MSG_ZEROCOPY send. */
+	ASSERT_EQ(sizeof(user), send(self->cli, user, sizeof(user),
+				     MSG_ZEROCOPY));
+	want += sizeof(user);
+	/* Id 4: SENDVEC, an inline header and a file segment. */
+	ASSERT_EQ(0, zc_sendvec(self->dev, self->cli, s, 2, ZCSEND_F_NOTIFY,
+				&sent));
+	ASSERT_EQ(5010, sent);
+	want += sent;
+
+	got = malloc(want + 1);
+	ASSERT_NE(NULL, got);
+	ASSERT_EQ(0, read_full(self->srv, got, want));
+	ASSERT_EQ(0, collect_ids(self->cli, 0, 4, &notes));
+	TH_LOG("ids 0-4 in %d completion(s)", notes);
+	EXPECT_EQ(0, memcmp(got, self->data, 3 * 4096));
+	EXPECT_EQ(0, memcmp(got + 3 * 4096, user, sizeof(user)));
+	EXPECT_EQ(0, memcmp(got + 4 * 4096, user, 10));
+	EXPECT_EQ(0, memcmp(got + 4 * 4096 + 10, self->data + 100, 5000));
+	free(got);
+
+	/*
+	 * Non-blocking calls until one finds the socket full: each that
+	 * queued bytes took an id (5, 6, ...), the one that got EAGAIN none.
+	 */
+	for (want = 0, i = 5;; i++) {
+		int ret = zc_sendfile(self->dev, self->file, self->cli, want,
+				      self->size - want, ZCSEND_F_NOTIFY |
+				      ZCSEND_F_NONBLOCK, &sent);
+
+		if (ret == -EAGAIN)
+			break;
+		ASSERT_EQ(0, ret);
+		ASSERT_LT(0, sent);
+		want += sent;
+		ASSERT_GT(self->size, want);
+	}
+	got = malloc(want);
+	ASSERT_NE(NULL, got);
+	ASSERT_EQ(0, read_full(self->srv, got, want));
+	EXPECT_EQ(0, memcmp(got, self->data, want));
+	/* The next call takes the next id. */
+	ASSERT_EQ(0, zc_sendfile(self->dev, self->file, self->cli, 0, 4096,
+				 ZCSEND_F_NOTIFY, NULL));
+	ASSERT_EQ(0, read_full(self->srv, got, 4096));
+	ASSERT_EQ(0, collect_ids(self->cli, 5, i, &notes));
+	TH_LOG("ids 5-%u in %d completion(s)", i, notes);
+	free(got);
+}
+
+/*
+ * A blocking call much larger than the socket buffer makes many sends into
+ * TCP, some of which find the socket full (on 6.1 TCP then takes the id
+ * back, and the module takes it again): still one id, one notification,
+ * once everything was read, and the next call gets the next id.
+ */
+TEST_F(notify, one_id_per_blocking_call)
+{
+	int notes, st;
+	uint64_t sent = 0;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		size_t got;
+
+		close(self->cli);
+		_exit(zcsend_recv_compare(self->srv, self->data, self->size,
+					  &got));
+	}
+	ASSERT_EQ(0, zc_sendfile(self->dev, self->file, self->cli, 0,
+				 self->size / 2, ZCSEND_F_NOTIFY, &sent));
+	ASSERT_EQ(self->size / 2, sent);
+	ASSERT_EQ(0, zc_sendfile(self->dev, self->file, self->cli, sent,
+				 self->size - sent, ZCSEND_F_NOTIFY, &sent));
+	ASSERT_EQ(self->size / 2, sent);
+	ASSERT_EQ(0, shutdown(self->cli, SHUT_WR));
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	EXPECT_EQ(0, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	EXPECT_EQ(0, collect_ids(self->cli, 0, 1, &notes));
+}
+
+/* Drop CAP_IPC_LOCK from this process's effective set: 0, or -1. */
+static int drop_ipc_lock(void)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d))
+		return -1;
+	d[CAP_IPC_LOCK / 32].effective &= ~(1U << (CAP_IPC_LOCK % 32));
+	return syscall(SYS_capset, &h, d);
+}
+
+/*
+ * Pending bytes are charged to RLIMIT_MEMLOCK (without CAP_IPC_LOCK):
+ * past it, ENOBUFS and no id; without the flag the same call sends.
+ */
+TEST_F(notify, memlock_limit)
+{
+	struct rlimit rl = { 0, 0 };
+	struct zc_note n;
+	int st;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		uint64_t sent = 0;
+
+		if (drop_ipc_lock() || setrlimit(RLIMIT_MEMLOCK, &rl))
+			_exit(10);
+		if (zc_sendfile(self->dev, self->file, self->cli, 0, 4096,
+				ZCSEND_F_NOTIFY, NULL) != -ENOBUFS)
+			_exit(11);
+		if (zc_sendfile(self->dev, self->file, self->cli, 0, 4096, 0,
+				&sent) || sent != 4096)
+			_exit(12);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	ASSERT_EQ(0, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	/* The refused call took no id: the next one is 0. */
+	ASSERT_EQ(0, zc_sendfile(self->dev, self->file, self->cli, 4096, 4096,
+				 ZCSEND_F_NOTIFY, NULL));
+	ASSERT_EQ(1, zc_wait_note(self->cli, &n, WAIT_MS));
+	EXPECT_EQ(0, n.lo);
+	EXPECT_EQ(0, n.hi);
+}
+
+/*
+ * Notifications pending when the socket is closed, or when the process
+ * that sent is killed: the stack frees them with the socket (no leak for
+ * kmemleak, and the module unloads after the suite, which vm-run checks).
+ */
+TEST_F(notify, pending_at_close_and_kill)
+{
+	int cli2, srv2, st;
+	uint64_t sent = 0;
+	pid_t pid;
+
+	ASSERT_EQ(0, zc_sendfile(self->dev, self->file, self->cli, 0, MIB,
+				 ZCSEND_F_NOTIFY | ZCSEND_F_NONBLOCK, &sent));
+	ASSERT_LT(0, outq(self->cli));
+	close(self->cli);
+	self->cli = -1;
+
+	ASSERT_EQ(0, zcsend_tcp_pair(variant->family, &cli2, &srv2, 64 * KIB));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		/* Blocks on the paused receiver, holding a call's pages. */
+		zc_sendfile(self->dev, self->file, cli2, 0, 4 * MIB,
+			    ZCSEND_F_NOTIFY, NULL);
+		_exit(1);
+	}
+	close(cli2);
+	{
+		char wchan[64];
+
+		EXPECT_EQ(0, zcsend_wait_blocked(pid, zcsend_wchans_sndbuf,
+						 WAIT_MS, wchan,
+						 sizeof(wchan)));
+	}
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	EXPECT_TRUE(WIFSIGNALED(st));
+	close(srv2);
+}
+
+/* kTLS clears SOCK_SUPPORT_ZC: the flag is refused with EOPNOTSUPP. */
+TEST_F(notify, ktls_refused)
+{
+	struct tls12_crypto_info_aes_gcm_128 ci = {
+		.info.version = TLS_1_2_VERSION,
+		.info.cipher_type = TLS_CIPHER_AES_GCM_128,
+	};
+	uint64_t sent = 0;
+
+	/* Debian builds tls as a module; TCP_ULP would also load it. */
+	if (system("modprobe tls 2>/dev/null"))
+		TH_LOG("modprobe tls failed; relying on TCP_ULP autoload");
+	if (setsockopt(self->cli, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")))
+		SKIP(return, "no kTLS: %s", strerror(errno));
+	ASSERT_EQ(0, setsockopt(self->cli, SOL_TLS, TLS_TX, &ci, sizeof(ci)));
+	EXPECT_EQ(-EOPNOTSUPP, zc_sendfile(self->dev, self->file, self->cli,
+					   0, 4096, ZCSEND_F_NOTIFY, NULL));
+	/* The same call without the flag sends. */
+	EXPECT_EQ(0, zc_sendfile(self->dev, self->file, self->cli, 0, 4096, 0,
+				 &sent));
+	EXPECT_EQ(4096, sent);
+}
+
+ZCSEND_TEST_MAIN
