@@ -49,10 +49,16 @@
 #include "compat.h"
 #include "zcsend.h"
 
+/*
+ * Batches of up to 16 pages need no allocation: a 64 KiB body at an
+ * offset within a page spans 17 pages.
+ */
+#define ZCSEND_TX_STACK_BVECS	17
+
 /* One call's transfer state: the socket, the batch being gathered, progress. */
 struct zcsend_tx {
 	struct socket	*sock;
-	struct bio_vec	*bvec;		/* the batch */
+	struct bio_vec	*bvec;		/* the batch: @stack_bvec or allocated */
 	unsigned int	nr;		/* pages in the batch */
 	unsigned int	max;		/* capacity of @bvec */
 	size_t		cap;		/* bytes one batch may pin */
@@ -63,6 +69,8 @@ struct zcsend_tx {
 	int		msg_flags;	/* MSG_DONTWAIT, MSG_NOSIGNAL */
 	bool		user_more;	/* ZCSEND_F_MORE */
 	bool		trimmed;	/* gathered bytes dropped unsent */
+	/* Last: zcsend_tx_init() clears the fields before it, not these. */
+	struct bio_vec	stack_bvec[ZCSEND_TX_STACK_BVECS];
 };
 
 /* A validated segment of ZCSEND_IOC_SENDVEC. */
@@ -334,7 +342,7 @@ static int zcsend_tx_init(struct zcsend_tx *tx, struct socket *sock,
 {
 	size_t pages;
 
-	memset(tx, 0, sizeof(*tx));
+	memset(tx, 0, offsetof(struct zcsend_tx, stack_bvec));
 	tx->sock = sock;
 	tx->user_more = flags & ZCSEND_F_MORE;
 	if (flags & ZCSEND_F_NOSIGNAL)
@@ -347,8 +355,17 @@ static int zcsend_tx_init(struct zcsend_tx *tx, struct socket *sock,
 		/* A batch of cap bytes spans at most one page more. */
 		pages = DIV_ROUND_UP(min(max_len, tx->cap), PAGE_SIZE) + 1;
 		tx->max = pages;
-		tx->bvec = kvmalloc_array(tx->max, sizeof(*tx->bvec),
-					  GFP_KERNEL);
+		/*
+		 * One batch is one send call over one bio_vec array, so a
+		 * cap of 256 pages or more (the default) takes more than a
+		 * page of entries: kvmalloc() falls back to vmalloc memory
+		 * rather than fail for want of contiguous pages.
+		 */
+		if (pages <= ZCSEND_TX_STACK_BVECS)
+			tx->bvec = tx->stack_bvec;
+		else
+			tx->bvec = kvmalloc_array(pages, sizeof(*tx->bvec),
+						  GFP_KERNEL);
 		if (!tx->bvec)
 			return -ENOMEM;
 	}
@@ -357,7 +374,8 @@ static int zcsend_tx_init(struct zcsend_tx *tx, struct socket *sock,
 
 static void zcsend_tx_destroy(struct zcsend_tx *tx)
 {
-	kvfree(tx->bvec);
+	if (tx->bvec != tx->stack_bvec)
+		kvfree(tx->bvec);
 }
 
 static void zcsend_batch_release(struct zcsend_tx *tx)
