@@ -76,6 +76,7 @@ struct zcsend_tx {
 /* A validated segment of ZCSEND_IOC_SENDVEC. */
 struct zcsend_vseg {
 	struct file	*file;		/* file segment, else NULL */
+	struct fd	ref;		/* @file's, from fdget() */
 	void __user	*addr;		/* inline segment */
 	loff_t		pos;
 	size_t		len;		/* bytes to send (clamped) */
@@ -154,22 +155,27 @@ static int zcsend_file_limit(struct file *file, loff_t pos, size_t *lenp)
 }
 
 /*
- * Take a reference on the file behind @fd and check it for a send of
- * @length bytes from @offset; @lenp gets the length clamped to what one
- * call sends (MAX_RW_COUNT, as read(2) and sendfile(2)).
+ * Look up the file behind @fd and check it for a send of @length bytes
+ * from @offset; @lenp gets the length clamped to what one call sends
+ * (MAX_RW_COUNT, as read(2) and sendfile(2)). fdget(), as the system calls
+ * do: a process that shares no file table takes no reference, and a
+ * shared table gives one; either way it is released with fdput(@fp)
+ * before the call returns.
  */
-static int zcsend_file_get(int fd, u64 offset, u64 length,
+static int zcsend_file_get(int fd, u64 offset, u64 length, struct fd *fp,
 			   struct file **filep, size_t *lenp)
 {
 	size_t len = min_t(u64, length, MAX_RW_COUNT);
 	struct file *file;
+	struct fd f;
 	int err;
 
 	err = zcsend_check_range(offset, length);
 	if (err)
 		return err;
 
-	file = fget(fd);	/* a negative fd finds nothing; O_PATH neither */
+	f = fdget(fd);		/* a negative fd finds nothing; O_PATH neither */
+	file = zcsend_fd_file(f);
 	if (!file)
 		return -EBADF;
 
@@ -177,9 +183,10 @@ static int zcsend_file_get(int fd, u64 offset, u64 length,
 	if (!err)
 		err = zcsend_file_limit(file, offset, &len);
 	if (err) {
-		fput(file);
+		fdput(f);
 		return err;
 	}
+	*fp = f;
 	*filep = file;
 	*lenp = len;
 	return 0;
@@ -204,20 +211,29 @@ static int zcsend_sock_check(struct socket *sock)
 	return rw_verify_area(WRITE, sock->file, NULL, 0);
 }
 
-static int zcsend_sock_get(int fd, struct socket **sockp)
+/*
+ * sockfd_lookup()'s answers (EBADF, ENOTSOCK) from fdget(), as
+ * zcsend_file_get(): released with fdput(@fp).
+ */
+static int zcsend_sock_get(int fd, struct fd *fp, struct socket **sockp)
 {
 	struct socket *sock;
+	struct file *file;
+	struct fd f;
 	int err;
 
-	sock = sockfd_lookup(fd, &err);
-	if (!sock)
-		return err;
+	f = fdget(fd);
+	file = zcsend_fd_file(f);
+	if (!file)
+		return -EBADF;
 
-	err = zcsend_sock_check(sock);
+	sock = sock_from_file(file);
+	err = sock ? zcsend_sock_check(sock) : -ENOTSOCK;
 	if (err) {
-		sockfd_put(sock);
+		fdput(f);
 		return err;
 	}
+	*fp = f;
 	*sockp = sock;
 	return 0;
 }
@@ -746,6 +762,7 @@ long zcsend_ioctl_sendfile(void __user *arg)
 {
 	struct zcsend_file __user *u = arg;
 	struct zcsend_file k;
+	struct fd ffd, sfd;
 	struct socket *sock;
 	struct zcsend_tx tx;
 	struct file *file;
@@ -759,8 +776,8 @@ long zcsend_ioctl_sendfile(void __user *arg)
 	if (!err)
 		err = zcsend_file_arg_check(&k);
 	if (!err)
-		err = zcsend_file_get(k.file_fd, k.offset, k.length, &file,
-				      &len);
+		err = zcsend_file_get(k.file_fd, k.offset, k.length, &ffd,
+				      &file, &len);
 	if (err)
 		return zcsend_refuse(err);
 
@@ -771,7 +788,7 @@ long zcsend_ioctl_sendfile(void __user *arg)
 	err = put_user(0, &u->sent) || put_user(k.offset, &u->offset) ?
 	      -EFAULT : 0;
 	if (!err)
-		err = zcsend_sock_get(k.sock_fd, &sock);
+		err = zcsend_sock_get(k.sock_fd, &sfd, &sock);
 	if (err)
 		goto err_put_file;
 
@@ -787,8 +804,8 @@ long zcsend_ioctl_sendfile(void __user *arg)
 	zcsend_account_sock(sock, ret);
 
 	zcsend_tx_destroy(&tx);
-	sockfd_put(sock);
-	fput(file);
+	fdput(sfd);
+	fdput(ffd);
 	if (ret < 0)
 		return zcsend_fail(ret);
 
@@ -797,11 +814,11 @@ long zcsend_ioctl_sendfile(void __user *arg)
 	return 0;
 
 err_put_sock:
-	sockfd_put(sock);
-	fput(file);
+	fdput(sfd);
+	fdput(ffd);
 	return zcsend_fail(err);
 err_put_file:
-	fput(file);
+	fdput(ffd);
 	return zcsend_refuse(err);
 }
 
@@ -812,8 +829,8 @@ static int zcsend_vseg_file(struct zcsend_vseg *vs, const struct zcsend_seg *s)
 
 	if (s->addr)
 		return -EINVAL;
-	err = zcsend_file_get(s->fd, s->offset, s->length, &vs->file,
-			      &vs->len);
+	err = zcsend_file_get(s->fd, s->offset, s->length, &vs->ref,
+			      &vs->file, &vs->len);
 	if (err)
 		return err;
 
@@ -881,7 +898,7 @@ static void zcsend_vsegs_put(struct zcsend_vseg *vs, u32 nr)
 
 	for (i = 0; i < nr; i++)
 		if (vs[i].file)
-			fput(vs[i].file);
+			fdput(vs[i].ref);
 	kvfree(vs);
 }
 
@@ -1049,6 +1066,7 @@ long zcsend_ioctl_sendvec(void __user *arg)
 {
 	struct zcsend_vec __user *u = arg;
 	struct zcsend_vseg *vs;
+	struct fd sfd;
 	struct socket *sock;
 	struct zcsend_vec k;
 	struct zcsend_tx tx;
@@ -1065,7 +1083,7 @@ long zcsend_ioctl_sendvec(void __user *arg)
 	err = put_user(0, &u->sent) || put_user(0, &u->segs_done) ||
 	      put_user(0, &u->seg_sent) ? -EFAULT : 0;
 	if (!err)
-		err = zcsend_sock_get(k.sock_fd, &sock);
+		err = zcsend_sock_get(k.sock_fd, &sfd, &sock);
 	if (err)
 		goto err_put_segs;
 
@@ -1081,7 +1099,7 @@ long zcsend_ioctl_sendvec(void __user *arg)
 	zcsend_account_sock(sock, ret);
 
 	zcsend_tx_destroy(&tx);
-	sockfd_put(sock);
+	fdput(sfd);
 	zcsend_vsegs_put(vs, k.nr_segs);
 	if (ret < 0)
 		return zcsend_fail(ret);
@@ -1092,7 +1110,7 @@ long zcsend_ioctl_sendvec(void __user *arg)
 	return 0;
 
 err_put_sock:
-	sockfd_put(sock);
+	fdput(sfd);
 	zcsend_vsegs_put(vs, k.nr_segs);
 	return zcsend_fail(err);
 err_put_segs:
