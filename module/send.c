@@ -69,6 +69,7 @@ struct zcsend_tx {
 	int		msg_flags;	/* MSG_DONTWAIT, MSG_NOSIGNAL */
 	bool		user_more;	/* ZCSEND_F_MORE */
 	bool		trimmed;	/* gathered bytes dropped unsent */
+	struct zcsend_stats_delta stats; /* committed by zcsend_tx_destroy() */
 	/* Last: zcsend_tx_init() clears the fields before it, not these. */
 	struct bio_vec	stack_bvec[ZCSEND_TX_STACK_BVECS];
 };
@@ -353,12 +354,24 @@ static int zcsend_sock_error(struct zcsend_tx *tx)
 	return sk_stream_error(sk, tx->msg_flags, -EPIPE);
 }
 
+/* Add @val to counter @id in the sum the call commits at its end. */
+static void zcsend_tx_stat(struct zcsend_tx *tx, unsigned int id, u64 val)
+{
+	tx->stats.val[id] += val;
+}
+
+/*
+ * The call is counted here (ZCSEND_A_STATS_CALLS), with everything it
+ * sends, by zcsend_tx_destroy(); a call refused before it gets here is
+ * counted by zcsend_refuse(). Its failure, if any, by zcsend_fail().
+ */
 static int zcsend_tx_init(struct zcsend_tx *tx, struct socket *sock,
 			  u32 flags, size_t max_len)
 {
 	size_t pages;
 
 	memset(tx, 0, offsetof(struct zcsend_tx, stack_bvec));
+	zcsend_tx_stat(tx, ZCSEND_A_STATS_CALLS, 1);
 	tx->sock = sock;
 	tx->user_more = flags & ZCSEND_F_MORE;
 	if (flags & ZCSEND_F_NOSIGNAL)
@@ -382,8 +395,10 @@ static int zcsend_tx_init(struct zcsend_tx *tx, struct socket *sock,
 		else
 			tx->bvec = kvmalloc_array(pages, sizeof(*tx->bvec),
 						  GFP_KERNEL);
-		if (!tx->bvec)
+		if (!tx->bvec) {
+			zcsend_stats_commit(&tx->stats);
 			return -ENOMEM;
+		}
 	}
 	return 0;
 }
@@ -392,6 +407,7 @@ static void zcsend_tx_destroy(struct zcsend_tx *tx)
 {
 	if (tx->bvec != tx->stack_bvec)
 		kvfree(tx->bvec);
+	zcsend_stats_commit(&tx->stats);
 }
 
 static void zcsend_batch_release(struct zcsend_tx *tx)
@@ -479,10 +495,10 @@ static int zcsend_batch_send(struct zcsend_tx *tx, int flags)
 				flags);
 	if (ret > 0) {
 		tx->queued += ret;
-		zcsend_stat_add(ZCSEND_A_STATS_BYTES, ret);
-		zcsend_stat_add(ZCSEND_A_STATS_FILE_BYTES, ret);
-		zcsend_stat_add(ZCSEND_A_STATS_PAGES,
-				zcsend_batch_pages_in(tx, ret));
+		zcsend_tx_stat(tx, ZCSEND_A_STATS_BYTES, ret);
+		zcsend_tx_stat(tx, ZCSEND_A_STATS_FILE_BYTES, ret);
+		zcsend_tx_stat(tx, ZCSEND_A_STATS_PAGES,
+			       zcsend_batch_pages_in(tx, ret));
 	}
 	return ret;
 }
@@ -508,8 +524,8 @@ static int zcsend_batch_flush(struct zcsend_tx *tx, bool more, bool may_trim)
 		return 0;
 
 	if (zcsend_route_copies(tx->sock->sk))
-		zcsend_stat_add(ZCSEND_A_STATS_COPY_FALLBACKS, 1);
-	zcsend_stat_add(ZCSEND_A_STATS_BATCHES, 1);
+		zcsend_tx_stat(tx, ZCSEND_A_STATS_COPY_FALLBACKS, 1);
+	zcsend_tx_stat(tx, ZCSEND_A_STATS_BATCHES, 1);
 
 	if (may_trim && !zcsend_tx_nonblock(tx) &&
 	    bytes > ZCSEND_BATCH_MIN_BYTES) {
@@ -666,8 +682,8 @@ static ssize_t zcsend_send_inline(struct zcsend_tx *tx, void __user *addr,
 	iov_iter_init(&msg.msg_iter, ITER_SOURCE, &iov, 1, len);
 	ret = sock_sendmsg(tx->sock, &msg);
 	if (ret > 0) {
-		zcsend_stat_add(ZCSEND_A_STATS_BYTES, ret);
-		zcsend_stat_add(ZCSEND_A_STATS_INLINE_BYTES, ret);
+		zcsend_tx_stat(tx, ZCSEND_A_STATS_BYTES, ret);
+		zcsend_tx_stat(tx, ZCSEND_A_STATS_INLINE_BYTES, ret);
 	}
 	return ret;
 }
@@ -700,9 +716,14 @@ static long zcsend_fail(long err)
 	return err;
 }
 
+/* Count a call refused before zcsend_tx_init(): the call and its refusal. */
 static long zcsend_refuse(long err)
 {
-	zcsend_stat_add(ZCSEND_A_STATS_ERR_INVAL, 1);
+	struct zcsend_stats_delta d = {};
+
+	d.val[ZCSEND_A_STATS_CALLS] = 1;
+	d.val[ZCSEND_A_STATS_ERR_INVAL] = 1;
+	zcsend_stats_commit(&d);
 	return err;
 }
 
@@ -769,8 +790,6 @@ long zcsend_ioctl_sendfile(void __user *arg)
 	ssize_t ret;
 	size_t len;
 	int err;
-
-	zcsend_stat_add(ZCSEND_A_STATS_CALLS, 1);
 
 	err = zcsend_copy_arg(&k, sizeof(k), ZCSEND_FILE_SIZE_VER0, arg);
 	if (!err)
@@ -1072,8 +1091,6 @@ long zcsend_ioctl_sendvec(void __user *arg)
 	struct zcsend_tx tx;
 	ssize_t ret;
 	int err;
-
-	zcsend_stat_add(ZCSEND_A_STATS_CALLS, 1);
 
 	vs = zcsend_vec_prepare(&k, arg);
 	if (IS_ERR(vs))
