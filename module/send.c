@@ -74,6 +74,13 @@ struct zcsend_tx {
 	struct bio_vec	stack_bvec[ZCSEND_TX_STACK_BVECS];
 };
 
+/*
+ * SENDVEC copies up to this many of the user's segments onto the stack
+ * rather than into an allocation: a response's header, body and trailer,
+ * with room to spare.
+ */
+#define ZCSEND_SEGS_STACK	8
+
 /* A validated segment of ZCSEND_IOC_SENDVEC. */
 struct zcsend_vseg {
 	struct file	*file;		/* file segment, else NULL */
@@ -716,8 +723,11 @@ static long zcsend_fail(long err)
 	return err;
 }
 
-/* Count a call refused before zcsend_tx_init(): the call and its refusal. */
-static long zcsend_refuse(long err)
+/*
+ * Count a call refused before zcsend_tx_init(): the call and its refusal.
+ * Not inlined: its sum stays out of the ioctls' frames (an error path).
+ */
+static noinline_for_stack long zcsend_refuse(long err)
 {
 	struct zcsend_stats_delta d = {};
 
@@ -922,21 +932,52 @@ static void zcsend_vsegs_put(struct zcsend_vseg *vs, u32 nr)
 }
 
 /*
- * Copy and validate all segments, taking a reference on every file.
+ * The user's @nr segments, in @segsp: copied into @stack when they fit,
+ * else into memory allocated for them (free with zcsend_segs_free()).
+ * Return: 0, -EFAULT or -ENOMEM.
+ */
+static int zcsend_segs_copy(u64 uaddr, u32 nr, struct zcsend_seg *stack,
+			    struct zcsend_seg **segsp)
+{
+	void __user *u = u64_to_user_ptr(uaddr);
+	struct zcsend_seg *segs = stack;
+
+	if (nr > ZCSEND_SEGS_STACK) {
+		segs = vmemdup_user(u, array_size(nr, sizeof(*segs)));
+		if (IS_ERR(segs))
+			return PTR_ERR(segs);
+	} else if (copy_from_user(segs, u, nr * sizeof(*segs))) {
+		return -EFAULT;
+	}
+	*segsp = segs;
+	return 0;
+}
+
+static void zcsend_segs_free(struct zcsend_seg *segs, u32 nr)
+{
+	if (nr > ZCSEND_SEGS_STACK)
+		kvfree(segs);
+}
+
+/*
+ * Copy and validate all segments, taking a reference on every file. Not
+ * inlined: the stack copy of the user's segments is gone before anything
+ * is sent, and the sending ioctl's frame stays small.
  * Return: the segments (put with zcsend_vsegs_put()), or an ERR_PTR.
  */
-static struct zcsend_vseg *zcsend_vsegs_get(u64 uaddr, u32 nr)
+static noinline_for_stack struct zcsend_vseg *
+zcsend_vsegs_get(u64 uaddr, u32 nr)
 {
+	struct zcsend_seg stack_segs[ZCSEND_SEGS_STACK];
 	struct zcsend_seg *segs;
 	struct zcsend_vseg *vs;
 	size_t total = 0;
-	int err = 0;
+	int err;
 	u32 i;
 
-	segs = vmemdup_user(u64_to_user_ptr(uaddr), array_size(nr,
-							       sizeof(*segs)));
-	if (IS_ERR(segs))
-		return ERR_CAST(segs);
+	err = zcsend_segs_copy(uaddr, nr, stack_segs, &segs);
+	if (err)
+		return ERR_PTR(err);
 
 	vs = kvcalloc(nr, sizeof(*vs), GFP_KERNEL);
 	if (!vs) {
@@ -953,11 +994,11 @@ static struct zcsend_vseg *zcsend_vsegs_get(u64 uaddr, u32 nr)
 		zcsend_vsegs_put(vs, i);
 		goto err_free_segs;
 	}
-	kvfree(segs);
+	zcsend_segs_free(segs, nr);
 	return vs;
 
 err_free_segs:
-	kvfree(segs);
+	zcsend_segs_free(segs, nr);
 	return ERR_PTR(err);
 }
 
