@@ -10,6 +10,7 @@
 #define _ZCSEND_COMPAT_H
 
 #include <linux/bvec.h>
+#include <linux/file.h>
 #include <linux/net.h>
 #include <linux/skbuff.h>
 #include <linux/socket.h>
@@ -25,6 +26,7 @@
 #define ZCSEND_KERNEL \
 	KERNEL_VERSION(LINUX_VERSION_MAJOR, LINUX_VERSION_PATCHLEVEL, 0)
 #define ZCSEND_KERNEL_SPLICE_PAGES	KERNEL_VERSION(6, 5, 0)
+#define ZCSEND_KERNEL_FD_FILE		KERNEL_VERSION(6, 12, 0)
 
 #if ZCSEND_KERNEL >= ZCSEND_KERNEL_SPLICE_PAGES
 
@@ -263,6 +265,24 @@ static inline int zcsend_send_pages_zc(struct socket *sock, struct bio_vec *bv,
 	if (ret < 0)
 		zcsend_zc_send_failed(sock->sk, uarg, ids);
 	return ret;
+}
+
+/**
+ * zcsend_fd_file() - the file that fdget() found
+ * @f: what fdget() returned
+ *
+ * 6.12 packs struct fd into one word read with fd_file(); before, the file
+ * was the member @f.file.
+ *
+ * Return: the file, or NULL when fdget() found none.
+ */
+static inline struct file *zcsend_fd_file(struct fd f)
+{
+#if ZCSEND_KERNEL >= ZCSEND_KERNEL_FD_FILE
+	return fd_file(f);
+#else
+	return f.file;
+#endif
 }
 
 #endif /* _ZCSEND_COMPAT_H */

@@ -49,10 +49,16 @@
 #include "compat.h"
 #include "zcsend.h"
 
+/*
+ * Batches of up to 16 pages need no allocation: a 64 KiB body at an
+ * offset within a page spans 17 pages.
+ */
+#define ZCSEND_TX_STACK_BVECS	17
+
 /* One call's transfer state: the socket, the batch being gathered, progress. */
 struct zcsend_tx {
 	struct socket	*sock;
-	struct bio_vec	*bvec;		/* the batch */
+	struct bio_vec	*bvec;		/* the batch: @stack_bvec or allocated */
 	unsigned int	nr;		/* pages in the batch */
 	unsigned int	max;		/* capacity of @bvec */
 	size_t		cap;		/* bytes one batch may pin */
@@ -64,11 +70,22 @@ struct zcsend_tx {
 	struct ubuf_info *zc;		/* ZCSEND_F_NOTIFY: the call's id */
 	bool		user_more;	/* ZCSEND_F_MORE */
 	bool		trimmed;	/* gathered bytes dropped unsent */
+	struct zcsend_stats_delta stats; /* committed by zcsend_tx_destroy() */
+	/* Last: zcsend_tx_init() clears the fields before it, not these. */
+	struct bio_vec	stack_bvec[ZCSEND_TX_STACK_BVECS];
 };
+
+/*
+ * SENDVEC copies up to this many of the user's segments onto the stack
+ * rather than into an allocation: a response's header, body and trailer,
+ * with room to spare.
+ */
+#define ZCSEND_SEGS_STACK	8
 
 /* A validated segment of ZCSEND_IOC_SENDVEC. */
 struct zcsend_vseg {
 	struct file	*file;		/* file segment, else NULL */
+	struct fd	ref;		/* @file's, from fdget() */
 	void __user	*addr;		/* inline segment */
 	loff_t		pos;
 	size_t		len;		/* bytes to send (clamped) */
@@ -147,22 +164,27 @@ static int zcsend_file_limit(struct file *file, loff_t pos, size_t *lenp)
 }
 
 /*
- * Take a reference on the file behind @fd and check it for a send of
- * @length bytes from @offset; @lenp gets the length clamped to what one
- * call sends (MAX_RW_COUNT, as read(2) and sendfile(2)).
+ * Look up the file behind @fd and check it for a send of @length bytes
+ * from @offset; @lenp gets the length clamped to what one call sends
+ * (MAX_RW_COUNT, as read(2) and sendfile(2)). fdget(), as the system calls
+ * do: a process that shares no file table takes no reference, and a
+ * shared table gives one; either way it is released with fdput(@fp)
+ * before the call returns.
  */
-static int zcsend_file_get(int fd, u64 offset, u64 length,
+static int zcsend_file_get(int fd, u64 offset, u64 length, struct fd *fp,
 			   struct file **filep, size_t *lenp)
 {
 	size_t len = min_t(u64, length, MAX_RW_COUNT);
 	struct file *file;
+	struct fd f;
 	int err;
 
 	err = zcsend_check_range(offset, length);
 	if (err)
 		return err;
 
-	file = fget(fd);	/* a negative fd finds nothing; O_PATH neither */
+	f = fdget(fd);		/* a negative fd finds nothing; O_PATH neither */
+	file = zcsend_fd_file(f);
 	if (!file)
 		return -EBADF;
 
@@ -170,9 +192,10 @@ static int zcsend_file_get(int fd, u64 offset, u64 length,
 	if (!err)
 		err = zcsend_file_limit(file, offset, &len);
 	if (err) {
-		fput(file);
+		fdput(f);
 		return err;
 	}
+	*fp = f;
 	*filep = file;
 	*lenp = len;
 	return 0;
@@ -197,20 +220,29 @@ static int zcsend_sock_check(struct socket *sock)
 	return rw_verify_area(WRITE, sock->file, NULL, 0);
 }
 
-static int zcsend_sock_get(int fd, struct socket **sockp)
+/*
+ * sockfd_lookup()'s answers (EBADF, ENOTSOCK) from fdget(), as
+ * zcsend_file_get(): released with fdput(@fp).
+ */
+static int zcsend_sock_get(int fd, struct fd *fp, struct socket **sockp)
 {
 	struct socket *sock;
+	struct file *file;
+	struct fd f;
 	int err;
 
-	sock = sockfd_lookup(fd, &err);
-	if (!sock)
-		return err;
+	f = fdget(fd);
+	file = zcsend_fd_file(f);
+	if (!file)
+		return -EBADF;
 
-	err = zcsend_sock_check(sock);
+	sock = sock_from_file(file);
+	err = sock ? zcsend_sock_check(sock) : -ENOTSOCK;
 	if (err) {
-		sockfd_put(sock);
+		fdput(f);
 		return err;
 	}
+	*fp = f;
 	*sockp = sock;
 	return 0;
 }
@@ -409,13 +441,25 @@ static void zcsend_tx_notify_done(struct zcsend_tx *tx, ssize_t queued)
 	release_sock(sk);
 }
 
+/* Add @val to counter @id in the sum the call commits at its end. */
+static void zcsend_tx_stat(struct zcsend_tx *tx, unsigned int id, u64 val)
+{
+	tx->stats.val[id] += val;
+}
+
+/*
+ * The call is counted here (ZCSEND_A_STATS_CALLS), with everything it
+ * sends, by zcsend_tx_destroy(); a call refused before it gets here is
+ * counted by zcsend_refuse(). Its failure, if any, by zcsend_fail().
+ */
 static int zcsend_tx_init(struct zcsend_tx *tx, struct socket *sock,
 			  u32 flags, size_t max_len)
 {
 	size_t pages;
 	int err;
 
-	memset(tx, 0, sizeof(*tx));
+	memset(tx, 0, offsetof(struct zcsend_tx, stack_bvec));
+	zcsend_tx_stat(tx, ZCSEND_A_STATS_CALLS, 1);
 	tx->sock = sock;
 	tx->user_more = flags & ZCSEND_F_MORE;
 	if (flags & ZCSEND_F_NOSIGNAL)
@@ -428,15 +472,28 @@ static int zcsend_tx_init(struct zcsend_tx *tx, struct socket *sock,
 		/* A batch of cap bytes spans at most one page more. */
 		pages = DIV_ROUND_UP(min(max_len, tx->cap), PAGE_SIZE) + 1;
 		tx->max = pages;
-		tx->bvec = kvmalloc_array(tx->max, sizeof(*tx->bvec),
-					  GFP_KERNEL);
-		if (!tx->bvec)
+		/*
+		 * One batch is one send call over one bio_vec array, so a
+		 * cap of 256 pages or more (the default) takes more than a
+		 * page of entries: kvmalloc() falls back to vmalloc memory
+		 * rather than fail for want of contiguous pages.
+		 */
+		if (pages <= ZCSEND_TX_STACK_BVECS)
+			tx->bvec = tx->stack_bvec;
+		else
+			tx->bvec = kvmalloc_array(pages, sizeof(*tx->bvec),
+						  GFP_KERNEL);
+		if (!tx->bvec) {
+			zcsend_stats_commit(&tx->stats);
 			return -ENOMEM;
+		}
 	}
 	if (flags & ZCSEND_F_NOTIFY) {
 		err = zcsend_tx_notify_init(tx);
 		if (err) {
-			kvfree(tx->bvec);
+			if (tx->bvec != tx->stack_bvec)
+				kvfree(tx->bvec);
+			zcsend_stats_commit(&tx->stats);
 			return err;
 		}
 	}
@@ -448,7 +505,9 @@ static void zcsend_tx_destroy(struct zcsend_tx *tx, ssize_t queued)
 {
 	if (tx->zc)
 		zcsend_tx_notify_done(tx, queued);
-	kvfree(tx->bvec);
+	if (tx->bvec != tx->stack_bvec)
+		kvfree(tx->bvec);
+	zcsend_stats_commit(&tx->stats);
 }
 
 static void zcsend_batch_release(struct zcsend_tx *tx)
@@ -540,10 +599,10 @@ static int zcsend_batch_send(struct zcsend_tx *tx, int flags)
 					tx->batch_bytes, flags);
 	if (ret > 0) {
 		tx->queued += ret;
-		zcsend_stat_add(ZCSEND_A_STATS_BYTES, ret);
-		zcsend_stat_add(ZCSEND_A_STATS_FILE_BYTES, ret);
-		zcsend_stat_add(ZCSEND_A_STATS_PAGES,
-				zcsend_batch_pages_in(tx, ret));
+		zcsend_tx_stat(tx, ZCSEND_A_STATS_BYTES, ret);
+		zcsend_tx_stat(tx, ZCSEND_A_STATS_FILE_BYTES, ret);
+		zcsend_tx_stat(tx, ZCSEND_A_STATS_PAGES,
+			       zcsend_batch_pages_in(tx, ret));
 	}
 	return ret;
 }
@@ -577,8 +636,8 @@ static int zcsend_batch_flush(struct zcsend_tx *tx, bool more, bool may_trim)
 	}
 
 	if (zcsend_route_copies(tx->sock->sk))
-		zcsend_stat_add(ZCSEND_A_STATS_COPY_FALLBACKS, 1);
-	zcsend_stat_add(ZCSEND_A_STATS_BATCHES, 1);
+		zcsend_tx_stat(tx, ZCSEND_A_STATS_COPY_FALLBACKS, 1);
+	zcsend_tx_stat(tx, ZCSEND_A_STATS_BATCHES, 1);
 
 	if (may_trim && !zcsend_tx_nonblock(tx) &&
 	    bytes > ZCSEND_BATCH_MIN_BYTES) {
@@ -735,8 +794,8 @@ static ssize_t zcsend_send_inline(struct zcsend_tx *tx, void __user *addr,
 	iov_iter_init(&msg.msg_iter, ITER_SOURCE, &iov, 1, len);
 	ret = sock_sendmsg(tx->sock, &msg);
 	if (ret > 0) {
-		zcsend_stat_add(ZCSEND_A_STATS_BYTES, ret);
-		zcsend_stat_add(ZCSEND_A_STATS_INLINE_BYTES, ret);
+		zcsend_tx_stat(tx, ZCSEND_A_STATS_BYTES, ret);
+		zcsend_tx_stat(tx, ZCSEND_A_STATS_INLINE_BYTES, ret);
 	}
 	return ret;
 }
@@ -769,9 +828,17 @@ static long zcsend_fail(long err)
 	return err;
 }
 
-static long zcsend_refuse(long err)
+/*
+ * Count a call refused before zcsend_tx_init(): the call and its refusal.
+ * Not inlined: its sum stays out of the ioctls' frames (an error path).
+ */
+static noinline_for_stack long zcsend_refuse(long err)
 {
-	zcsend_stat_add(ZCSEND_A_STATS_ERR_INVAL, 1);
+	struct zcsend_stats_delta d = {};
+
+	d.val[ZCSEND_A_STATS_CALLS] = 1;
+	d.val[ZCSEND_A_STATS_ERR_INVAL] = 1;
+	zcsend_stats_commit(&d);
 	return err;
 }
 
@@ -814,7 +881,7 @@ static int zcsend_sock_appends(struct socket *sock)
 }
 
 /**
- * zcsend_file_in() - count a call and copy in its struct zcsend_file
+ * zcsend_file_in() - copy in a call's struct zcsend_file
  * @k: the copy
  * @arg: user pointer to the caller's struct
  *
@@ -824,7 +891,6 @@ int zcsend_file_in(struct zcsend_file *k, const void __user *arg)
 {
 	int err;
 
-	zcsend_stat_add(ZCSEND_A_STATS_CALLS, 1);
 	err = zcsend_copy_arg(k, sizeof(*k), ZCSEND_FILE_SIZE_VER0, arg);
 	return err ? zcsend_refuse(err) : 0;
 }
@@ -847,6 +913,7 @@ ssize_t zcsend_sendfile(const struct zcsend_file *kp, void __user *arg)
 {
 	struct zcsend_file __user *u = arg;
 	struct zcsend_file k = *kp;
+	struct fd ffd, sfd;
 	struct socket *sock;
 	struct zcsend_tx tx;
 	struct file *file;
@@ -856,8 +923,8 @@ ssize_t zcsend_sendfile(const struct zcsend_file *kp, void __user *arg)
 
 	err = zcsend_file_arg_check(&k);
 	if (!err)
-		err = zcsend_file_get(k.file_fd, k.offset, k.length, &file,
-				      &len);
+		err = zcsend_file_get(k.file_fd, k.offset, k.length, &ffd,
+				      &file, &len);
 	if (err)
 		return zcsend_refuse(err);
 
@@ -868,7 +935,7 @@ ssize_t zcsend_sendfile(const struct zcsend_file *kp, void __user *arg)
 	err = put_user(0, &u->sent) || put_user(k.offset, &u->offset) ?
 	      -EFAULT : 0;
 	if (!err)
-		err = zcsend_sock_get(k.sock_fd, &sock);
+		err = zcsend_sock_get(k.sock_fd, &sfd, &sock);
 	if (err)
 		goto err_put_file;
 
@@ -884,8 +951,8 @@ ssize_t zcsend_sendfile(const struct zcsend_file *kp, void __user *arg)
 	zcsend_account_sock(sock, ret);
 
 	zcsend_tx_destroy(&tx, ret);
-	sockfd_put(sock);
-	fput(file);
+	fdput(sfd);
+	fdput(ffd);
 	if (ret < 0)
 		return zcsend_fail(ret);
 
@@ -894,11 +961,11 @@ ssize_t zcsend_sendfile(const struct zcsend_file *kp, void __user *arg)
 	return ret;
 
 err_put_sock:
-	sockfd_put(sock);
-	fput(file);
+	fdput(sfd);
+	fdput(ffd);
 	return zcsend_fail(err);
 err_put_file:
-	fput(file);
+	fdput(ffd);
 	return zcsend_refuse(err);
 }
 
@@ -926,8 +993,8 @@ static int zcsend_vseg_file(struct zcsend_vseg *vs, const struct zcsend_seg *s)
 
 	if (s->addr)
 		return -EINVAL;
-	err = zcsend_file_get(s->fd, s->offset, s->length, &vs->file,
-			      &vs->len);
+	err = zcsend_file_get(s->fd, s->offset, s->length, &vs->ref,
+			      &vs->file, &vs->len);
 	if (err)
 		return err;
 
@@ -995,26 +1062,57 @@ static void zcsend_vsegs_put(struct zcsend_vseg *vs, u32 nr)
 
 	for (i = 0; i < nr; i++)
 		if (vs[i].file)
-			fput(vs[i].file);
+			fdput(vs[i].ref);
 	kvfree(vs);
 }
 
 /*
- * Copy and validate all segments, taking a reference on every file.
+ * The user's @nr segments, in @segsp: copied into @stack when they fit,
+ * else into memory allocated for them (free with zcsend_segs_free()).
+ * Return: 0, -EFAULT or -ENOMEM.
+ */
+static int zcsend_segs_copy(u64 uaddr, u32 nr, struct zcsend_seg *stack,
+			    struct zcsend_seg **segsp)
+{
+	void __user *u = u64_to_user_ptr(uaddr);
+	struct zcsend_seg *segs = stack;
+
+	if (nr > ZCSEND_SEGS_STACK) {
+		segs = vmemdup_user(u, array_size(nr, sizeof(*segs)));
+		if (IS_ERR(segs))
+			return PTR_ERR(segs);
+	} else if (copy_from_user(segs, u, nr * sizeof(*segs))) {
+		return -EFAULT;
+	}
+	*segsp = segs;
+	return 0;
+}
+
+static void zcsend_segs_free(struct zcsend_seg *segs, u32 nr)
+{
+	if (nr > ZCSEND_SEGS_STACK)
+		kvfree(segs);
+}
+
+/*
+ * Copy and validate all segments, taking a reference on every file. Not
+ * inlined: the stack copy of the user's segments is gone before anything
+ * is sent, and the sending ioctl's frame stays small.
  * Return: the segments (put with zcsend_vsegs_put()), or an ERR_PTR.
  */
-static struct zcsend_vseg *zcsend_vsegs_get(u64 uaddr, u32 nr)
+static noinline_for_stack struct zcsend_vseg *
+zcsend_vsegs_get(u64 uaddr, u32 nr)
 {
+	struct zcsend_seg stack_segs[ZCSEND_SEGS_STACK];
 	struct zcsend_seg *segs;
 	struct zcsend_vseg *vs;
 	size_t total = 0;
-	int err = 0;
+	int err;
 	u32 i;
 
-	segs = vmemdup_user(u64_to_user_ptr(uaddr), array_size(nr,
-							       sizeof(*segs)));
-	if (IS_ERR(segs))
-		return ERR_CAST(segs);
+	err = zcsend_segs_copy(uaddr, nr, stack_segs, &segs);
+	if (err)
+		return ERR_PTR(err);
 
 	vs = kvcalloc(nr, sizeof(*vs), GFP_KERNEL);
 	if (!vs) {
@@ -1031,11 +1129,11 @@ static struct zcsend_vseg *zcsend_vsegs_get(u64 uaddr, u32 nr)
 		zcsend_vsegs_put(vs, i);
 		goto err_free_segs;
 	}
-	kvfree(segs);
+	zcsend_segs_free(segs, nr);
 	return vs;
 
 err_free_segs:
-	kvfree(segs);
+	zcsend_segs_free(segs, nr);
 	return ERR_PTR(err);
 }
 
@@ -1146,7 +1244,7 @@ static struct zcsend_vseg *zcsend_vec_prepare(struct zcsend_vec *k)
 }
 
 /**
- * zcsend_vec_in() - count a call and copy in its struct zcsend_vec
+ * zcsend_vec_in() - copy in a call's struct zcsend_vec
  * @k: the copy
  * @arg: user pointer to the caller's struct
  *
@@ -1156,7 +1254,6 @@ int zcsend_vec_in(struct zcsend_vec *k, const void __user *arg)
 {
 	int err;
 
-	zcsend_stat_add(ZCSEND_A_STATS_CALLS, 1);
 	err = zcsend_copy_arg(k, sizeof(*k), ZCSEND_VEC_SIZE_VER0, arg);
 	return err ? zcsend_refuse(err) : 0;
 }
@@ -1178,6 +1275,7 @@ ssize_t zcsend_sendvec(const struct zcsend_vec *kp, void __user *arg)
 	struct zcsend_vec __user *u = arg;
 	struct zcsend_vec k = *kp;
 	struct zcsend_vseg *vs;
+	struct fd sfd;
 	struct socket *sock;
 	struct zcsend_tx tx;
 	ssize_t ret;
@@ -1191,7 +1289,7 @@ ssize_t zcsend_sendvec(const struct zcsend_vec *kp, void __user *arg)
 	err = put_user(0, &u->sent) || put_user(0, &u->segs_done) ||
 	      put_user(0, &u->seg_sent) ? -EFAULT : 0;
 	if (!err)
-		err = zcsend_sock_get(k.sock_fd, &sock);
+		err = zcsend_sock_get(k.sock_fd, &sfd, &sock);
 	if (err)
 		goto err_put_segs;
 
@@ -1207,7 +1305,7 @@ ssize_t zcsend_sendvec(const struct zcsend_vec *kp, void __user *arg)
 	zcsend_account_sock(sock, ret);
 
 	zcsend_tx_destroy(&tx, ret);
-	sockfd_put(sock);
+	fdput(sfd);
 	zcsend_vsegs_put(vs, k.nr_segs);
 	if (ret < 0)
 		return zcsend_fail(ret);
@@ -1218,7 +1316,7 @@ ssize_t zcsend_sendvec(const struct zcsend_vec *kp, void __user *arg)
 	return ret;
 
 err_put_sock:
-	sockfd_put(sock);
+	fdput(sfd);
 	zcsend_vsegs_put(vs, k.nr_segs);
 	return zcsend_fail(err);
 err_put_segs:

@@ -44,6 +44,27 @@ void zcsend_stat_add(unsigned int id, u64 val)
 	put_cpu_ptr(zcsend_stats);
 }
 
+/**
+ * zcsend_stats_commit() - add one call's counts to this CPU's counters
+ * @d: the amounts, ZCSEND_STAT_FIRST and above (0 leaves a counter alone)
+ *
+ * One update section for all of a call's counters rather than one per
+ * counter. Process context only.
+ */
+void zcsend_stats_commit(const struct zcsend_stats_delta *d)
+{
+	struct zcsend_pcpu_stats *s;
+	unsigned int i;
+
+	s = get_cpu_ptr(zcsend_stats);
+	u64_stats_update_begin(&s->syncp);
+	for (i = ZCSEND_STAT_FIRST; i < ZCSEND_STAT_NR; i++)
+		if (d->val[i])
+			u64_stats_add(&s->val[i], d->val[i]);
+	u64_stats_update_end(&s->syncp);
+	put_cpu_ptr(zcsend_stats);
+}
+
 static void zcsend_stats_fetch(int cpu, u64 *vals)
 {
 	struct zcsend_pcpu_stats *s = per_cpu_ptr(zcsend_stats, cpu);

@@ -18,6 +18,13 @@ struct file;
 #define ZCSEND_STAT_NR		(ZCSEND_A_STATS_MAX + 1)
 
 void zcsend_stat_add(unsigned int id, u64 val);
+
+/* One call's counts, summed as it goes and added in one update. */
+struct zcsend_stats_delta {
+	u64	val[ZCSEND_STAT_NR];
+};
+
+void zcsend_stats_commit(const struct zcsend_stats_delta *d);
 void zcsend_stats_read_cpu(int cpu, u64 *vals);
 void zcsend_stats_read_sum(u64 *vals);
 void zcsend_stats_reset(void);
