@@ -62,6 +62,7 @@ struct zcsend_tx {
 	int		err;		/* send error that stopped the range */
 	int		msg_flags;	/* MSG_DONTWAIT, MSG_NOSIGNAL */
 	bool		user_more;	/* ZCSEND_F_MORE */
+	bool		nowait;		/* ZCSEND_F_NOWAIT */
 	bool		trimmed;	/* gathered bytes dropped unsent */
 };
 
@@ -337,6 +338,7 @@ static int zcsend_tx_init(struct zcsend_tx *tx, struct socket *sock,
 	memset(tx, 0, sizeof(*tx));
 	tx->sock = sock;
 	tx->user_more = flags & ZCSEND_F_MORE;
+	tx->nowait = flags & ZCSEND_F_NOWAIT;
 	if (flags & ZCSEND_F_NOSIGNAL)
 		tx->msg_flags |= MSG_NOSIGNAL;
 	if ((flags & ZCSEND_F_NONBLOCK) || (sock->file->f_flags & O_NONBLOCK))
@@ -574,8 +576,11 @@ static ssize_t zcsend_send_batch(struct zcsend_tx *tx, struct file *file,
 /*
  * Send @len bytes of @file from @pos in batches sized by
  * zcsend_batch_budget(). @more: MSG_MORE after the last byte when the whole
- * range goes out. A range of 0 bytes touches the access time, as
- * sendfile(2) does for any length (splice_direct_to_actor).
+ * range goes out. With ZCSEND_F_NOWAIT each batch is cut to the cached
+ * prefix found just before it is read, and the range stops (-EBUSY when
+ * nothing was queued) at the first page that is not cached. A range of 0
+ * bytes touches the access time, as sendfile(2) does for any length
+ * (splice_direct_to_actor).
  * Return: bytes queued, or a negative errno when none were.
  */
 static ssize_t zcsend_send_range(struct zcsend_tx *tx, struct file *file,
@@ -598,6 +603,15 @@ static ssize_t zcsend_send_range(struct zcsend_tx *tx, struct file *file,
 				continue;
 			ret = -EAGAIN;
 			break;
+		}
+		if (tx->nowait) {
+			n = zcsend_nowait_cached(file, pos + done, n);
+			if (!n) {
+				zcsend_nowait_miss(file, pos + done,
+						   len - done);
+				ret = -EBUSY;
+				break;
+			}
 		}
 		/*
 		 * A batch cut by the socket's space goes out without
@@ -745,6 +759,11 @@ long zcsend_ioctl_sendfile(void __user *arg)
 				      &len);
 	if (err)
 		return zcsend_refuse(err);
+	if (k.flags & ZCSEND_F_NOWAIT) {
+		err = zcsend_nowait_check(file);
+		if (err)
+			goto err_put_file;
+	}
 
 	/*
 	 * Every output field written before anything is sent (@offset with
@@ -1004,7 +1023,9 @@ static int zcsend_vec_arg_check(const struct zcsend_vec *k)
 static struct zcsend_vseg *zcsend_vec_prepare(struct zcsend_vec *k,
 					      void __user *arg)
 {
+	struct zcsend_vseg *vs;
 	int err;
+	u32 i;
 
 	err = zcsend_copy_arg(k, sizeof(*k), ZCSEND_VEC_SIZE_VER0, arg);
 	if (!err)
@@ -1013,7 +1034,17 @@ static struct zcsend_vseg *zcsend_vec_prepare(struct zcsend_vec *k,
 		return ERR_PTR(err);
 	if (!k->nr_segs)
 		return NULL;
-	return zcsend_vsegs_get(k->segs, k->nr_segs);
+	vs = zcsend_vsegs_get(k->segs, k->nr_segs);
+	if (IS_ERR(vs) || !(k->flags & ZCSEND_F_NOWAIT))
+		return vs;
+	for (i = 0; i < k->nr_segs && !err; i++)
+		if (vs[i].file)
+			err = zcsend_nowait_check(vs[i].file);
+	if (err) {
+		zcsend_vsegs_put(vs, k->nr_segs);
+		return ERR_PTR(err);
+	}
+	return vs;
 }
 
 /**

@@ -30,6 +30,11 @@ long zcsend_ioctl_sendvec(void __user *arg);
 unsigned int zcsend_batch_pages_get(void);
 int zcsend_batch_pages_set(unsigned int pages);
 
+/* ZCSEND_F_NOWAIT: what the page cache holds (nowait.c). */
+int zcsend_nowait_check(struct file *file);
+size_t zcsend_nowait_cached(struct file *file, loff_t pos, size_t len);
+void zcsend_nowait_miss(struct file *file, loff_t pos, size_t len);
+
 /* Generic netlink (netlink.c). */
 int zcsend_genl_init(void);
 void zcsend_genl_exit(void);
