@@ -588,6 +588,7 @@ static ssize_t zcsend_send_range(struct zcsend_tx *tx, struct file *file,
 {
 	size_t done = 0;
 	ssize_t ret = 0;
+	bool m;
 
 	if (!len)
 		file_accessed(file);
@@ -618,8 +619,12 @@ static ssize_t zcsend_send_range(struct zcsend_tx *tx, struct file *file,
 		 * MSG_MORE, as TCP pushes before it waits for space: corked
 		 * bytes would otherwise wait for ACKs that never come.
 		 */
-		ret = zcsend_send_batch(tx, file, pos + done, n,
-					done + n < len ? n == tx->cap : more);
+		m = done + n < len ? n == tx->cap : more;
+		/* Nor is one corked that the next batch's miss would strand. */
+		if (m && tx->nowait && done + n < len &&
+		    !zcsend_nowait_cached(file, pos + done + n, 1))
+			m = false;
+		ret = zcsend_send_batch(tx, file, pos + done, n, m);
 		if (ret <= 0)
 			break;
 		done += ret;
@@ -964,6 +969,27 @@ static size_t zcsend_vsegs_max_len(const struct zcsend_vseg *vs, u32 nr)
 }
 
 /*
+ * MSG_MORE after segment @i. With ZCSEND_F_NOWAIT, not when the next
+ * segment that sends bytes is a file segment whose first page is not
+ * cached: the call stops there, and corked bytes would wait for the next
+ * call.
+ */
+static bool zcsend_vseg_more(const struct zcsend_tx *tx,
+			     const struct zcsend_vseg *vs, u32 i, u32 nr)
+{
+	u32 j;
+
+	if (!vs[i].more || !tx->nowait)
+		return vs[i].more;
+	for (j = i + 1; j < nr && vs[j].empty; j++)
+		;
+	if (j < nr && vs[j].file &&
+	    !zcsend_nowait_cached(vs[j].file, vs[j].pos, 1))
+		return false;
+	return true;
+}
+
+/*
  * Send the segments in order; stop at the first one not sent whole.
  * Return: total bytes queued, or a negative errno when none were; @k's
  * segs_done and seg_sent say where it stopped.
@@ -973,6 +999,7 @@ static ssize_t zcsend_send_vsegs(struct zcsend_tx *tx, struct zcsend_vseg *vs,
 {
 	size_t total = 0;
 	ssize_t ret = 0;
+	bool more;
 	u32 i;
 
 	k->segs_done = 0;
@@ -987,13 +1014,14 @@ static ssize_t zcsend_send_vsegs(struct zcsend_tx *tx, struct zcsend_vseg *vs,
 			ret = -ERESTARTSYS;
 			break;
 		}
+		more = zcsend_vseg_more(tx, vs, i, k->nr_segs);
 		if (vs[i].file) {
 			ret = zcsend_send_range(tx, vs[i].file, vs[i].pos,
-						vs[i].len, vs[i].more);
+						vs[i].len, more);
 			zcsend_account_file(vs[i].file, ret);
 		} else {
 			ret = zcsend_send_inline(tx, vs[i].addr, vs[i].len,
-						 vs[i].more);
+						 more);
 		}
 		if (ret < 0)
 			break;
