@@ -2,14 +2,14 @@
 /*
  * ZCSEND_F_NOWAIT (issue 22): only what the page cache holds is sent.
  *
- *   disk.nowait	on ext4, XFS and Btrfs (each on the slow disk), in
- *			order:
+ *   disk.nowait	on ext4 (all parts, in order) and on XFS and Btrfs
+ *			(ranges), each on the slow disk:
  *     ranges		a cached range goes out whole, a partly cached one up
  *			to the end of its cached prefix (also from an unaligned
  *			offset, and up to end of file), an uncached one fails
  *			with EBUSY and starts readahead; bytes identical,
  *			exact counter deltas
- *     not_waited	with a 2 s delay per read: EBUSY comes back while the
+ *     not_waited	with a 1 s delay per read: EBUSY comes back while the
  *			readahead is still in flight (the pages are not
  *			resident right after the call), and the range becomes
  *			resident without another call
@@ -53,7 +53,7 @@
 #define PG		4096
 #define FILE_SIZE	(64 * PG + 100)	/* not page-aligned: EOF mid-page */
 #define RANGE		(16 * PG)	/* within the default readahead window */
-#define SLOW_MS		2000
+#define SLOW_MS		1000
 #define RESIDENT_MS	8000
 
 /* Where scripts/testbed/slow-disk is, from this program's own path. */
@@ -297,12 +297,13 @@ FIXTURE(disk) {
 
 FIXTURE_VARIANT(disk) {
 	const char *fs;
-	int mb;
+	int mb;		/* XFS wants 300 MiB, Btrfs 114 (sparse, in tmpfs) */
+	bool full;	/* all parts, not only ranges */
 };
 
-FIXTURE_VARIANT_ADD(disk, ext4) { .fs = "ext4", .mb = 64 };
-FIXTURE_VARIANT_ADD(disk, xfs) { .fs = "xfs", .mb = 320 };
-FIXTURE_VARIANT_ADD(disk, btrfs) { .fs = "btrfs", .mb = 128 };
+FIXTURE_VARIANT_ADD(disk, ext4) { .fs = "ext4", .mb = 64, .full = true };
+FIXTURE_VARIANT_ADD(disk, xfs) { .fs = "xfs", .mb = 300 };
+FIXTURE_VARIANT_ADD(disk, btrfs) { .fs = "btrfs", .mb = 114 };
 
 FIXTURE_SETUP(disk)
 {
@@ -501,6 +502,9 @@ TEST_F_TIMEOUT(disk, nowait, 240)
 	struct ctx *c = &self->c;
 
 	ranges(_metadata, c);
+	/* The rest does not depend on the file system: ext4 only. */
+	if (!variant->full)
+		return;
 	ASSERT_EQ(0, cold(c));
 	not_waited(_metadata, c);
 	ASSERT_EQ(0, cold(c));
