@@ -69,6 +69,7 @@ struct zcsend_tx {
 	int		msg_flags;	/* MSG_DONTWAIT, MSG_NOSIGNAL */
 	struct ubuf_info *zc;		/* ZCSEND_F_NOTIFY: the call's id */
 	bool		user_more;	/* ZCSEND_F_MORE */
+	bool		nowait;		/* ZCSEND_F_NOWAIT */
 	bool		trimmed;	/* gathered bytes dropped unsent */
 	struct zcsend_stats_delta stats; /* committed by zcsend_tx_destroy() */
 	/* Last: zcsend_tx_init() clears the fields before it, not these. */
@@ -462,6 +463,7 @@ static int zcsend_tx_init(struct zcsend_tx *tx, struct socket *sock,
 	zcsend_tx_stat(tx, ZCSEND_A_STATS_CALLS, 1);
 	tx->sock = sock;
 	tx->user_more = flags & ZCSEND_F_MORE;
+	tx->nowait = flags & ZCSEND_F_NOWAIT;
 	if (flags & ZCSEND_F_NOSIGNAL)
 		tx->msg_flags |= MSG_NOSIGNAL;
 	if ((flags & ZCSEND_F_NONBLOCK) || (sock->file->f_flags & O_NONBLOCK))
@@ -736,8 +738,11 @@ static ssize_t zcsend_send_batch(struct zcsend_tx *tx, struct file *file,
 /*
  * Send @len bytes of @file from @pos in batches sized by
  * zcsend_batch_budget(). @more: MSG_MORE after the last byte when the whole
- * range goes out. A range of 0 bytes touches the access time, as
- * sendfile(2) does for any length (splice_direct_to_actor).
+ * range goes out. With ZCSEND_F_NOWAIT each batch is cut to the cached
+ * prefix found just before it is read, and the range stops (-EBUSY when
+ * nothing was queued) at the first page that is not cached. A range of 0
+ * bytes touches the access time, as sendfile(2) does for any length
+ * (splice_direct_to_actor).
  * Return: bytes queued, or a negative errno when none were.
  */
 static ssize_t zcsend_send_range(struct zcsend_tx *tx, struct file *file,
@@ -745,6 +750,7 @@ static ssize_t zcsend_send_range(struct zcsend_tx *tx, struct file *file,
 {
 	size_t done = 0;
 	ssize_t ret = 0;
+	bool m;
 
 	if (!len)
 		file_accessed(file);
@@ -761,13 +767,26 @@ static ssize_t zcsend_send_range(struct zcsend_tx *tx, struct file *file,
 			ret = -EAGAIN;
 			break;
 		}
+		if (tx->nowait) {
+			n = zcsend_nowait_cached(file, pos + done, n);
+			if (!n) {
+				zcsend_nowait_miss(file, pos + done,
+						   len - done);
+				ret = -EBUSY;
+				break;
+			}
+		}
 		/*
 		 * A batch cut by the socket's space goes out without
 		 * MSG_MORE, as TCP pushes before it waits for space: corked
 		 * bytes would otherwise wait for ACKs that never come.
 		 */
-		ret = zcsend_send_batch(tx, file, pos + done, n,
-					done + n < len ? n == tx->cap : more);
+		m = done + n < len ? n == tx->cap : more;
+		/* Nor is one corked that the next batch's miss would strand. */
+		if (m && tx->nowait && done + n < len &&
+		    !zcsend_nowait_cached(file, pos + done + n, 1))
+			m = false;
+		ret = zcsend_send_batch(tx, file, pos + done, n, m);
 		if (ret <= 0)
 			break;
 		done += ret;
@@ -927,6 +946,11 @@ ssize_t zcsend_sendfile(const struct zcsend_file *kp, void __user *arg)
 				      &file, &len);
 	if (err)
 		return zcsend_refuse(err);
+	if (k.flags & ZCSEND_F_NOWAIT) {
+		err = zcsend_nowait_check(file);
+		if (err)
+			goto err_put_file;
+	}
 
 	/*
 	 * Every output field written before anything is sent (@offset with
@@ -1175,6 +1199,27 @@ static size_t zcsend_vsegs_max_len(const struct zcsend_vseg *vs, u32 nr)
 }
 
 /*
+ * MSG_MORE after segment @i. With ZCSEND_F_NOWAIT, not when the next
+ * segment that sends bytes is a file segment whose first page is not
+ * cached: the call stops there, and corked bytes would wait for the next
+ * call.
+ */
+static bool zcsend_vseg_more(const struct zcsend_tx *tx,
+			     const struct zcsend_vseg *vs, u32 i, u32 nr)
+{
+	u32 j;
+
+	if (!vs[i].more || !tx->nowait)
+		return vs[i].more;
+	for (j = i + 1; j < nr && vs[j].empty; j++)
+		;
+	if (j < nr && vs[j].file &&
+	    !zcsend_nowait_cached(vs[j].file, vs[j].pos, 1))
+		return false;
+	return true;
+}
+
+/*
  * Send the segments in order; stop at the first one not sent whole.
  * Return: total bytes queued, or a negative errno when none were; @k's
  * segs_done and seg_sent say where it stopped.
@@ -1184,6 +1229,7 @@ static ssize_t zcsend_send_vsegs(struct zcsend_tx *tx, struct zcsend_vseg *vs,
 {
 	size_t total = 0;
 	ssize_t ret = 0;
+	bool more;
 	u32 i;
 
 	k->segs_done = 0;
@@ -1198,13 +1244,14 @@ static ssize_t zcsend_send_vsegs(struct zcsend_tx *tx, struct zcsend_vseg *vs,
 			ret = -ERESTARTSYS;
 			break;
 		}
+		more = zcsend_vseg_more(tx, vs, i, k->nr_segs);
 		if (vs[i].file) {
 			ret = zcsend_send_range(tx, vs[i].file, vs[i].pos,
-						vs[i].len, vs[i].more);
+						vs[i].len, more);
 			zcsend_account_file(vs[i].file, ret);
 		} else {
 			ret = zcsend_send_inline(tx, vs[i].addr, vs[i].len,
-						 vs[i].more);
+						 more);
 		}
 		if (ret < 0)
 			break;
@@ -1233,14 +1280,26 @@ static int zcsend_vec_arg_check(const struct zcsend_vec *k)
 
 static struct zcsend_vseg *zcsend_vec_prepare(struct zcsend_vec *k)
 {
+	struct zcsend_vseg *vs;
 	int err;
+	u32 i;
 
 	err = zcsend_vec_arg_check(k);
 	if (err)
 		return ERR_PTR(err);
 	if (!k->nr_segs)
 		return NULL;
-	return zcsend_vsegs_get(k->segs, k->nr_segs);
+	vs = zcsend_vsegs_get(k->segs, k->nr_segs);
+	if (IS_ERR(vs) || !(k->flags & ZCSEND_F_NOWAIT))
+		return vs;
+	for (i = 0; i < k->nr_segs && !err; i++)
+		if (vs[i].file)
+			err = zcsend_nowait_check(vs[i].file);
+	if (err) {
+		zcsend_vsegs_put(vs, k->nr_segs);
+		return ERR_PTR(err);
+	}
+	return vs;
 }
 
 /**

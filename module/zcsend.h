@@ -45,6 +45,11 @@ int zcsend_batch_pages_set(unsigned int pages);
 struct io_uring_cmd;
 int zcsend_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags);
 
+/* ZCSEND_F_NOWAIT: what the page cache holds (nowait.c). */
+int zcsend_nowait_check(struct file *file);
+size_t zcsend_nowait_cached(struct file *file, loff_t pos, size_t len);
+void zcsend_nowait_miss(struct file *file, loff_t pos, size_t len);
+
 /* Generic netlink (netlink.c). */
 int zcsend_genl_init(void);
 void zcsend_genl_exit(void);

@@ -73,7 +73,7 @@ result() {
 	ktap_test_result "$1" test "$st" = 0
 }
 
-COUNTERS="calls bytes file-bytes inline-bytes pages batches copy-fallbacks err-again err-intr err-pipe err-inval err-other"
+COUNTERS="calls bytes file-bytes inline-bytes pages batches copy-fallbacks err-again err-intr err-pipe err-inval err-other nowait-misses nowait-readaheads"
 # Possible CPUs, from a list such as "0-3,8": summed ranges.
 possible=0
 IFS=, read -r -a ranges < /sys/devices/system/cpu/possible
@@ -91,7 +91,7 @@ ktap_print_msg "batch_pages is $SAVED, $possible possible CPUs"
 
 ynl --dump stats-get &&
 js "length == $possible and ([.[].cpu] | sort) == [range($possible)] and all(.[]; (.stats | keys) == ($COUNTERS_JSON))"
-result "cli.py stats-get (dump): one message per possible CPU, each with all 12 counters"
+result "cli.py stats-get (dump): one message per possible CPU, each with all 14 counters"
 
 # The tool (userspace/genl.c) first: nothing else runs, so the counters do
 # not move before cli.py reads them.
@@ -100,7 +100,7 @@ tool_ok=0
 ynl --multi stats-get '{}' --multi config-get '{}'
 st=$?
 [ $st = 0 ] && js ".[0].stats | keys == ($COUNTERS_JSON)"
-result "cli.py stats-get (do): the summed counters, all 12"
+result "cli.py stats-get (do): the summed counters, all 14"
 # shellcheck disable=SC2016 # $tool is jq's
 [ $st = 0 ] && [ $tool_ok = 0 ] &&
 js --slurpfile tool "$OUT.tool" '(.[0].stats | with_entries(.key |= gsub("-"; "_"))) == $tool[0]'

@@ -38,6 +38,8 @@ const char *const zc_stat_names[ZC_NSTATS] = {
 	[ZCSEND_A_STATS_ERR_PIPE]	= "err_pipe",
 	[ZCSEND_A_STATS_ERR_INVAL]	= "err_inval",
 	[ZCSEND_A_STATS_ERR_OTHER]	= "err_other",
+	[ZCSEND_A_STATS_NOWAIT_MISSES]	= "nowait_misses",
+	[ZCSEND_A_STATS_NOWAIT_READAHEADS] = "nowait_readaheads",
 };
 
 static struct nla_policy top_policy[ZCSEND_A_MAX + 1] = {

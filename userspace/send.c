@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * zcsend send FILE HOST:PORT [--offset N] [--length N] [--nonblock] [--uring]
+ * zcsend send FILE HOST:PORT [--offset N] [--length N] [--nonblock] [--nowait]
+ *                              [--uring]
  *
  * Connects to HOST:PORT over TCP (IPv4 or IPv6; "[::1]:PORT" for a literal
  * IPv6 address) and sends the file, or a range of it, with
  * ZCSEND_IOC_SENDFILE, calling again from the returned offset until the
  * range is sent or end of file is reached. Prints the bytes sent. With
  * --uring, through io_uring commands instead of the ioctl (send_uring.c).
+ * --nowait sends with ZCSEND_F_NOWAIT: only what is in the page cache; at
+ * the first page that is not, it says so (the module has started
+ * readahead) and stops, exit status 1, after printing the bytes sent.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,17 +43,20 @@ struct send_opts {
 	uint64_t length;	/* UINT64_MAX: to end of file */
 	bool nonblock;
 	bool uring;
+	bool nowait;
 };
 
 static void send_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: zcsend send FILE HOST:PORT [--offset N] [--length N] [--nonblock]\n"
-		"                   [--uring]\n"
+		"                   [--nowait] [--uring]\n"
 		"  Send FILE (from --offset, --length bytes, default to end of file)\n"
 		"  to a TCP listener with the zcsend ioctl. HOST may be a name, an\n"
 		"  IPv4 address or an IPv6 address in brackets ([::1]:8080).\n"
 		"  --nonblock  non-blocking socket; wait with poll() on EAGAIN\n"
+		"  --nowait    send only what is in the page cache; stop at the\n"
+		"              first page that is not (readahead is started)\n"
 		"  --uring     send with io_uring commands (ZCSEND_URING_CMD_SENDFILE)\n");
 }
 
@@ -172,7 +179,8 @@ static int send_loop(int dev, int file_fd, int sock_fd,
 	while (left) {
 		struct zcsend_file a = {
 			.size = sizeof(a),
-			.flags = ZCSEND_F_NOSIGNAL,
+			.flags = ZCSEND_F_NOSIGNAL |
+				 (o->nowait ? ZCSEND_F_NOWAIT : 0),
 			.file_fd = file_fd,
 			.sock_fd = sock_fd,
 			.offset = offset,
@@ -186,6 +194,16 @@ static int send_loop(int dev, int file_fd, int sock_fd,
 				if (wait_writable(sock_fd))
 					return -1;
 				continue;
+			}
+			if (errno == EBUSY && o->nowait) {
+				fprintf(stderr, "zcsend send: offset %" PRIu64 " is not in the page cache (EBUSY); readahead started\n",
+					offset);
+				return -1;
+			}
+			if (errno == EOPNOTSUPP && o->nowait) {
+				fprintf(stderr, "zcsend send: --nowait: %s: the page cache of this file cannot be checked (EOPNOTSUPP)\n",
+					o->file);
+				return -1;
 			}
 			fprintf(stderr, "zcsend send: ZCSEND_IOC_SENDFILE at offset %" PRIu64 ": %s\n",
 				offset, strerror(errno));
@@ -213,6 +231,7 @@ static int parse_send_args(int argc, char **argv, struct send_opts *o)
 		{ "length", required_argument, NULL, 'l' },
 		{ "nonblock", no_argument, NULL, 'n' },
 		{ "uring", no_argument, NULL, 'u' },
+		{ "nowait", no_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -220,7 +239,7 @@ static int parse_send_args(int argc, char **argv, struct send_opts *o)
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	while ((c = getopt_long(argc, argv, "o:l:nuh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:l:nuwh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			if (parse_u64(optarg, "offset", &o->offset))
@@ -236,6 +255,9 @@ static int parse_send_args(int argc, char **argv, struct send_opts *o)
 			break;
 		case 'u':
 			o->uring = true;
+			break;
+		case 'w':
+			o->nowait = true;
 			break;
 		case 'h':
 			send_usage(stdout);
@@ -263,6 +285,11 @@ static int parse_send_args(int argc, char **argv, struct send_opts *o)
 	}
 	if (o->offset > INT64_MAX) {
 		fprintf(stderr, "zcsend send: offset too large\n");
+		return EXIT_USAGE;
+	}
+	if (o->uring && o->nowait) {
+		/* The ring's inline issue already never waits for the disk. */
+		fprintf(stderr, "zcsend send: --nowait and --uring do not go together\n");
 		return EXIT_USAGE;
 	}
 	if (!have_length)

@@ -38,6 +38,9 @@
  *	MSG_NOSIGNAL. EPIPE is still returned.
  * ZCSEND_F_MORE: more data follows in another call, as MSG_MORE: the last
  *	partial segment is held back (corked) until the next send.
+ * ZCSEND_F_NOWAIT: never wait for the disk (FreeBSD's SF_NODISKIO). Only
+ *	the part of the range that is in the page cache and uptodate, from
+ *	the offset on, is sent; see "DOC: ZCSEND_F_NOWAIT" below.
  * ZCSEND_F_NOTIFY: queue a release notification on the socket's error
  *	queue once the network stack holds no reference to any of the
  *	call's file pages (see "DOC: release notifications" below).
@@ -47,9 +50,54 @@
 #define ZCSEND_F_NONBLOCK	0x1U
 #define ZCSEND_F_NOSIGNAL	0x2U
 #define ZCSEND_F_MORE		0x4U
+#define ZCSEND_F_NOWAIT		0x8U
 #define ZCSEND_F_NOTIFY		0x10U
 #define ZCSEND_F_ALL		(ZCSEND_F_NONBLOCK | ZCSEND_F_NOSIGNAL | \
-				 ZCSEND_F_MORE | ZCSEND_F_NOTIFY)
+				 ZCSEND_F_MORE | ZCSEND_F_NOWAIT | ZCSEND_F_NOTIFY)
+
+/**
+ * DOC: ZCSEND_F_NOWAIT
+ *
+ * Before each batch is read, the module looks up the file's pages from the
+ * offset on in the page cache (a lock-free lookup of the real file's
+ * mapping: the lower or upper file under overlayfs) and reads no further
+ * than the uptodate pages it found. Where the range starts on a page that
+ * is missing or still being read, the call starts readahead for the range
+ * (as posix_fadvise(POSIX_FADV_WILLNEED): up to the file's readahead
+ * window, read_ahead_kb of the device) and stops without waiting for it:
+ *  - nothing was queued yet: the call fails with EBUSY (EAGAIN keeps its
+ *    meaning, a full send buffer);
+ *  - a cached prefix was queued: the call succeeds with the short count,
+ *    as for any partial send. The next call from the returned offset
+ *    fails with EBUSY until the readahead has brought the pages in.
+ * ZCSEND_IOC_SENDVEC stops at the file segment that misses, as at any
+ * partial send (segs_done, seg_sent).
+ *
+ * Waiting without spinning: EBUSY means the readahead is already under
+ * way. Hand that one request to a thread that repeats the call without
+ * ZCSEND_F_NOWAIT (it sleeps until the pages are read, and sends them);
+ * the event loop goes on with its other connections. Only misses cost a
+ * thread hand-off; cached data is sent inline. See zcsend(4).
+ *
+ * What the call still may sleep on: the socket (unless non-blocking, as
+ * always), memory allocation, and locks: a file system lock held by a
+ * writer (XFS's IOLOCK, taken shared by its read), the readahead's block
+ * I/O submission (a request slot on a busy device) and the block mapping
+ * it needs (a file's extent tree blocks, read from disk when they are not
+ * cached), and the access-time update (relatime: at most once a day, it
+ * may wait for the journal). The lookup is advisory: a page evicted
+ * between the lookup and the read of its batch is read synchronously; the
+ * lookup runs just before each batch, so at most one batch (batch_pages)
+ * is exposed, and only to pages evicted in that window.
+ *
+ * File systems: the flag is taken where the page cache holds the whole
+ * truth: tmpfs (a hole reads as zeros without I/O and counts as cached;
+ * a page in swap is a miss, with no readahead: the call without the flag
+ * swaps it in), ext2/3/4, XFS and Btrfs, and overlayfs over any of these.
+ * Any other file system (NFS and FUSE, whose reads may revalidate over
+ * the network, network and cluster file systems, ...) and a file opened
+ * O_DIRECT (its read bypasses the cache): EOPNOTSUPP.
+ */
 
 /**
  * DOC: release notifications (ZCSEND_F_NOTIFY)
@@ -232,6 +280,10 @@ struct zcsend_vec {
  *		transparently when the handler has SA_RESTART), in either
  *		mode: the splice read stops for a signal, as for sendfile(2)
  *   EIO and other read errors of the filesystem
+ *   EBUSY	ZCSEND_F_NOWAIT and the page at the offset is not in the page
+ *		cache (readahead was started)
+ *   EOPNOTSUPP	ZCSEND_F_NOWAIT on a file system whose cache cannot be
+ *		checked, or a file opened O_DIRECT
  */
 #define ZCSEND_IOC_SENDFILE	_IOC(_IOC_READ | _IOC_WRITE, ZCSEND_IOC_MAGIC, \
 				     0x40, ZCSEND_FILE_SIZE_VER0)
