@@ -92,12 +92,14 @@ static int zcsend_uring_read_sqe(struct io_uring_cmd *cmd,
 /*
  * The inline issue must not sleep, and a send can sleep twice: on a full
  * socket (ZCSEND_F_NONBLOCK avoids it) and in the splice read of a page
- * not in the page cache (nothing in this module avoids it yet). So every
- * command goes to io-wq for now. Once the send can refuse a cache miss
- * (ZCSEND_F_NOWAIT), a command whose own flags are non-blocking can be
- * tried here with ZCSEND_F_NONBLOCK | ZCSEND_F_NOWAIT, its -EAGAIN punted
- * as now; a blocking one must still be punted whole, since a short count
- * from here would end it early, where the ioctl would have waited.
+ * not in the page cache (ZCSEND_F_NOWAIT avoids it). So every command goes
+ * to io-wq for now. A command whose own flags are non-blocking could be
+ * tried here with ZCSEND_F_NONBLOCK | ZCSEND_F_NOWAIT; what that needs
+ * first: its -EAGAIN or -EBUSY must be posted (or punted) without the
+ * io-wq retry counting the call a second time, and a result posted from
+ * the inline issue must be tested on 6.1 (io_uring_cmd_done() there). A
+ * blocking command must still be punted whole, since a short count from
+ * here would end it early, where the ioctl would have waited.
  * Return: -EAGAIN (punt to io-wq).
  */
 static int zcsend_uring_inline(struct io_uring_cmd *cmd)

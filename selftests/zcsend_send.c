@@ -459,7 +459,7 @@ TEST_F(refuse, offset_length_overflow)
 TEST_F(refuse, unknown_flags)
 {
 	EXPECT_EQ(EINVAL, sendfile_errno(self->dev, self->file, self->cli, 0, 1,
-					 1U << 3));
+					 1U << 6));
 	EXPECT_EQ(EINVAL, sendfile_errno(self->dev, self->file, self->cli, 0, 1,
 					 1U << 31));
 }
