@@ -380,7 +380,7 @@ PART(ranges)
 	EXPECT_EQ(RANGE, stats_delta(c, ZCSEND_A_STATS_FILE_BYTES));
 
 	/* Partly cached, unaligned: up to the end of the 5 cached pages. */
-	ASSERT_EQ(0, drop(c->fd));
+	ASSERT_EQ(0, cold(c));
 	ASSERT_EQ(0, warm(c->path, 0, 5 * PG));
 	ASSERT_EQ(5, resident(c->fd, 0, RANGE));
 	ASSERT_EQ(0, stats_mark(c));
@@ -400,7 +400,7 @@ PART(ranges)
 	EXPECT_EQ(0, received(c, 5 * PG, RANGE - 5 * PG + 1000));
 
 	/* A hole inside: the prefix stops at it. */
-	ASSERT_EQ(0, drop(c->fd));
+	ASSERT_EQ(0, cold(c));
 	ASSERT_EQ(0, warm(c->path, 0, 2 * PG));
 	ASSERT_EQ(0, warm(c->path, 3 * PG, 2 * PG));
 	ASSERT_EQ(4, resident(c->fd, 0, 5 * PG));
@@ -485,7 +485,7 @@ PART(vec)
 	EXPECT_EQ(1, stats_delta(c, ZCSEND_A_STATS_NOWAIT_READAHEADS));
 
 	/* Starting at the missing segment: EBUSY. */
-	ASSERT_EQ(0, drop(c->fd));
+	ASSERT_EQ(0, cold(c));
 	v.segs = (uintptr_t)&segs[2];
 	v.nr_segs = 1;
 	EXPECT_EQ(-1, ioctl(c->dev, ZCSEND_IOC_SENDVEC, &v));
