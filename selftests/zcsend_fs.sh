@@ -10,7 +10,8 @@
 # Sizes 0, 1, 4095, 4096, 4097, 65535, 65537, 1 MiB + 1 and 256 MiB, at
 # unaligned offsets (ZCSEND_SCALED=1, which scripts/check sets on the debug
 # kernel, where every process takes a second to start: 1, 4097, 1 MiB + 1
-# and 16 MiB + 1, still 4 of the largest batches), some ranges running past end of file (sent up to EOF),
+# and 8 MiB + 1, still 2 of the largest batches and a partial one), some
+# ranges running past end of file (sent up to EOF),
 # with a warm page cache and, on ext4 and XFS, a cold one (after
 # drop_caches; tmpfs has no cold cache: its pages are the only copy, and
 # drop_caches evicts none of them, so a cold row there repeats the warm one).
@@ -43,7 +44,7 @@ DEFER_MAX=
 
 if [ "${ZCSEND_SCALED:-0}" = 1 ]; then
 	SIZES=(1 4097 1048577)
-	BIG=16777217
+	BIG=8388609
 else
 	SIZES=(0 1 4095 4096 4097 65535 65537 1048577)
 	BIG=268435456
@@ -74,6 +75,18 @@ trap cleanup EXIT
 WORK=$(mktemp -d /tmp/zcsend-fs.XXXXXX)
 MNT=$WORK/mnt
 mkdir -p "$MNT"
+# The files' bytes, read from /dev/urandom once: under TCG it gives about
+# a MiB a second, and every file system would read the largest size again.
+POOL=$WORK/pool
+maxoff=0
+for off in "${OFFSETS[@]}"; do
+	[ "$off" -gt "$maxoff" ] && maxoff=$off
+done
+maxsize=0
+for size in "${SIZES[@]}"; do
+	[ "$size" -gt "$maxsize" ] && maxsize=$size
+done
+head -c "$((maxoff + maxsize))" /dev/urandom > "$POOL"
 
 # port_in_use PORT [STATE]: an IPv4 TCP socket with that local port (in
 # STATE, hex as in /proc/net/tcp: 0A is LISTEN), read from /proc/net/tcp
@@ -208,7 +221,7 @@ run_fs() {
 	for size in "${SIZES[@]}"; do
 		off=${OFFSETS[$((i % ${#OFFSETS[@]}))]}
 		file=$MNT/f$size
-		head -c "$((off + size))" /dev/urandom > "$file"
+		head -c "$((off + size))" "$POOL" > "$file"
 		# Every other case asks for more than the file holds: the
 		# send stops at end of file.
 		len=$size

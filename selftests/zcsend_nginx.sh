@@ -10,7 +10,9 @@
 # the library loads, and the workers inherit it), serving files of 0 and 1
 # byte, page edges, 4-64 KiB, 64 MiB and a sparse 3 GiB file (with
 # ZCSEND_SCALED=1, which scripts/check sets on the slow debug kernel, 8
-# files of 0 to 64 KiB instead of 19).
+# files of 0 to 64 KiB instead of 19, and 16 MiB instead of 64: still four
+# times what the socket buffers hold, so the stall and the clients that go
+# away mid-body happen as they do with 64).
 #
 # With the module loaded and the shim preloaded:
 #  - every file fetched with curl is byte-exact (cmp); Range requests
@@ -72,7 +74,7 @@ D=$(mktemp -d /tmp/zcsend-nginx.XXXXXX)
 chmod 0755 "$D"
 mkdir -p "$D/www" "$D/logs" "$D/tmp"
 
-# The tree. Sizes: 0, 1, page edges, 4-64 KiB, 64 MiB; a 3 GiB sparse file
+# The tree. Sizes: 0, 1, page edges, 4-64 KiB, BIG_MIB MiB; a 3 GiB sparse file
 # with data at its start, across 2 GiB and at its end.
 FILES=()
 make_file() {
@@ -82,11 +84,13 @@ make_file() {
 	FILES+=("$name")
 }
 SMALL=(0 1 4095 4096 4097 8191 8192 8193 65535 65536 65537)
+BIG_MIB=64
 ODD=(4321 9000 17000 23456 33333 47000 55555 65000)
 if [ "${ZCSEND_SCALED:-0}" = 1 ]; then
 	# The debug kernel (scripts/check): fewer small files, each check made.
 	SMALL=(0 1 4096 4097 65537)
 	ODD=(9000 33333 47000)
+	BIG_MIB=16
 fi
 for s in "${SMALL[@]}"; do
 	make_file "f$s" "$s"
@@ -94,10 +98,10 @@ done
 for s in "${ODD[@]}"; do
 	make_file "k$s" "$s"
 done
-# 64 MiB of numbered lines: every 16 bytes differ, so a byte out of
+# BIG_MIB MiB of numbered lines: every 16 bytes differ, so a byte out of
 # place shows; /dev/urandom is slow under TCG.
-seq -f '%015.0f' 0 $(((64 << 20) / 16)) | head -c $((64 << 20)) > "$D/www/big64m"
-FILES+=(big64m)
+seq -f '%015.0f' 0 $(((BIG_MIB << 20) / 16)) | head -c $((BIG_MIB << 20)) > "$D/www/big"
+FILES+=(big)
 truncate -s 3G "$D/www/sparse3g"
 for off in 0 $(((2048 << 20) - (512 << 10))) $(((3072 << 20) - (1 << 20))); do
 	head -c $((1 << 20)) /dev/urandom |
@@ -219,8 +223,9 @@ fetch_range() {
 RANGES=(
 	"f65537 bytes=0-99" "f65537 bytes=4000-4200" "f65537 bytes=-1"
 	"f65537 bytes=65536-" "f4097 bytes=4095-4096" "k33333 bytes=-4097"
-	"big64m bytes=0-1048575" "big64m bytes=33550000-33560000"
-	"big64m bytes=-70000"
+	"big bytes=0-1048575"
+	"big bytes=$(((BIG_MIB << 19) - 5000))-$(((BIG_MIB << 19) + 5000))"
+	"big bytes=-70000"
 	"sparse3g bytes=0-1048575" "sparse3g bytes=2147000000-2148000000"
 	"sparse3g bytes=-1048576" "sparse3g bytes=3221225000-"
 	"sparse3g bytes=1073741824-1073745919"
@@ -228,9 +233,9 @@ RANGES=(
 
 # The fallback round (no module): the shim's sendfile(2) path is the same
 # for every file, so a few files cover it: empty, page edges, the largest
-# small one, 64 MiB, and ranges inside a page, at the end and past 2 GiB.
-FALLBACK_FILES=(f0 f4097 f65537 big64m)
-FALLBACK_RANGES=("f4097 bytes=4095-4096" "big64m bytes=-70000"
+# small one, the big one, and ranges inside a page, at the end and past 2 GiB.
+FALLBACK_FILES=(f0 f4097 f65537 big)
+FALLBACK_RANGES=("f4097 bytes=4095-4096" "big bytes=-70000"
 	"sparse3g bytes=2147000000-2148000000")
 
 # integrity WHAT [fallback]: every file and every range (with "fallback",
@@ -256,13 +261,13 @@ integrity() {
 	check $bad "$what: ${#ranges[@]} Range requests (first, middle, last, suffix, past 2 GiB) exact ($bad wrong)"
 }
 
-# A client that asks for 64 MiB, reads 1 MiB, stalls with nginx's send
+# A client that asks for the big file, reads 1 MiB, stalls with nginx's send
 # buffer full, then reads the rest into FILE.
 stall_client() {
 	timeout 300 python3 - "$PORT" "$1" "$2" <<'PY'
 import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=120)
-s.sendall(b"GET /big64m HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+s.sendall(b"GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 buf = b""
 while b"\r\n\r\n" not in buf:
     buf += s.recv(65536)
@@ -285,13 +290,13 @@ while True:
 PY
 }
 
-# A client that reads part of the 64 MiB body and goes away: "close" or
+# A client that reads 3 MiB of the big file's body and goes away: "close" or
 # "reset" (SO_LINGER 0: an RST).
 gone_client() {
 	timeout 150 python3 - "$PORT" "$1" <<'PY'
 import socket, struct, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=120)
-s.sendall(b"GET /big64m HTTP/1.1\r\nHost: x\r\n\r\n")
+s.sendall(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
 n = 0
 while n < (3 << 20):
     d = s.recv(65536)
@@ -349,11 +354,11 @@ fetch k9000 && fetch f4097
 check $? "a request is served while another client stalls"
 wait $spid
 slen=$(stat -c %s "$D/stall")
-if cmp -s "$D/stall" "$D/www/big64m"; then
-	ok "a client that stalled mid-body then read on got all 64 MiB exact"
+if cmp -s "$D/stall" "$D/www/big"; then
+	ok "a client that stalled mid-body then read on got all $BIG_MIB MiB exact"
 	BODIES=$((BODIES + slen))
 else
-	not_ok "stalled client: $(cmp "$D/stall" "$D/www/big64m" 2>&1 | head -n 1)"
+	not_ok "stalled client: $(cmp "$D/stall" "$D/www/big" 2>&1 | head -n 1)"
 fi
 # The stall must have made the module answer EAGAIN (a call on the full
 # socket that queued nothing), else nginx's resumption was not exercised.

@@ -519,9 +519,10 @@ static int copy_probes(int on)
 				       TRACING "/events/zcnic/c%u/trigger", i, copy_fns[i], i) && !i)
 				st = -1;
 		} else {
-			zcsend_run("echo '!hist:keys=common_pid.execname:vals=hitcount,len' > "
-				   TRACING "/events/zcnic/c%u/trigger 2>/dev/null; "
-				   "echo '-:zcnic/c%u' >> " TRACING "/kprobe_events 2>/dev/null; true",
+			/* 2> first: a probe not there yet is no error. */
+			zcsend_run("echo '!hist:keys=common_pid.execname:vals=hitcount,len' "
+				   "2>/dev/null > " TRACING "/events/zcnic/c%u/trigger; "
+				   "echo '-:zcnic/c%u' 2>/dev/null >> " TRACING "/kprobe_events; true",
 				   i, i);
 		}
 	}

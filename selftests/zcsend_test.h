@@ -19,6 +19,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/*
+ * ZCSEND_SCALED=1: scripts/check sets it on the debug kernel, where each
+ * byte costs many times more; a test sends less there, every check made.
+ */
+static inline int zcsend_scaled(void)
+{
+	const char *s = getenv("ZCSEND_SCALED");
+
+	return s && !strcmp(s, "1");
+}
+
 /* insmod @path (the module file): 0, or -1 with errno. */
 static inline int zcsend_load_module(const char *path)
 {

@@ -38,13 +38,6 @@
 #define TOOL		"../userspace/zcsend"
 #define URING_SYSCTL	"/proc/sys/kernel/io_uring_disabled"
 
-static bool scaled(void)
-{
-	const char *s = getenv("ZCSEND_SCALED");
-
-	return s && !strcmp(s, "1");
-}
-
 static void fill_pattern(unsigned char *buf, size_t len, uint32_t seed)
 {
 	uint64_t x = 0x9e3779b97f4a7c15ULL ^ seed;
@@ -283,7 +276,7 @@ TEST_F(ring, sendfile_exact)
 		int res;
 
 		/* Scaled: the whole file, the cut and the empty range. */
-		if (scaled() && (i == 1 || i == 2))
+		if (zcsend_scaled() && (i == 1 || i == 2))
 			continue;
 		calls++;
 		ASSERT_EQ(0, queue_cmd(&self->ring, self->dev,
