@@ -24,7 +24,7 @@
  * A connection has at most one chain of linked steps in flight, of at most
  * max(1, depth / connections) steps. Without SQPOLL the runner submits
  * everything it can and waits, in the same io_uring_enter(), for every CQE
- * it is owed; with SQPOLL it enters only when the SQ thread sleeps and
+ * it is owed (or for --wait N of them); with SQPOLL it enters only when the SQ thread sleeps and
  * otherwise polls the CQ ring. The system calls counted are those entries
  * (the flags liburing tests to decide to enter), plus, for the blocking
  * methods, every call they make.
@@ -75,12 +75,12 @@ static const char *const ur_names[UR_MAX_METHODS] = {
 static struct {
 	int cases;		/* bit per case: bulk, small, many */
 	uint64_t size;
-	unsigned long objects, responses, conns, many, qd;
+	unsigned long objects, responses, conns, many, qd, wait;
 	uint64_t omin, omax;
 	int sqpoll;
 	int methods;		/* bit per enum ur_method */
 } uo = {
-	7, 64 << 20, 256, 2048, 64, 256, 64, 4 << 10, 64 << 10, 0, 0x1f,
+	7, 64 << 20, 256, 2048, 64, 256, 64, 0, 4 << 10, 64 << 10, 0, 0x1f,
 };
 
 static const char *const case_names[UR_MAX_CASES] = { "bulk", "small", "many" };
@@ -158,6 +158,11 @@ static int set_qd(const char *arg)
 	return parse_uint(arg, 1024, &uo.qd);
 }
 
+static int set_wait(const char *arg)
+{
+	return parse_uint(arg, 1 << 20, &uo.wait);
+}
+
 static int set_sqpoll(const char *arg)
 {
 	(void)arg;
@@ -177,6 +182,7 @@ static const struct bench_option uring_options[] = {
 	{ "connections", "N", "small: connections (default 64)", set_conns },
 	{ "many", "N", "many: connections (default 256)", set_many },
 	{ "qd", "N", "steps in flight on the ring (default 64)", set_qd },
+	{ "wait", "N", "each io_uring_enter waits for N CQEs (default: every CQE owed)", set_wait },
 	{ "sqpoll", NULL, "IORING_SETUP_SQPOLL: no io_uring_enter while the SQ thread is awake",
 	  set_sqpoll },
 	{ NULL, NULL, NULL, NULL },
@@ -784,7 +790,8 @@ static int ring_step(struct ur_ctx *x)
 	}
 	do {
 		x->syscalls++;
-		err = io_uring_submit_and_wait(&x->ring, (unsigned int)x->owed);
+		err = io_uring_submit_and_wait(&x->ring, (unsigned int)
+					       (uo.wait && uo.wait < x->owed ? uo.wait : x->owed));
 	} while (err == -EINTR && !bench_stop_signal);
 	if (err < 0)
 		return fail(x, err, "io_uring_enter");
@@ -1155,18 +1162,21 @@ static const char *fmt_num(char *buf, size_t len, double v)
 
 static void case_title(const struct ur_case *cs, char *buf, size_t len)
 {
-	char a[32], b[32];
+	char a[32], b[32], w[32] = "";
+
+	if (uo.wait)
+		snprintf(w, sizeof(w), ", wait %lu", uo.wait);
 
 	if (!cs->kind) {
-		snprintf(buf, len, "== uring bulk: %s, 1 response on 1 connection, queue depth %lu, SQPOLL %s, route loopback",
-			 fmt_bytes(a, sizeof(a), (double)cs->bytes), uo.qd, uo.sqpoll ? "on" : "off");
+		snprintf(buf, len, "== uring bulk: %s, 1 response on 1 connection, queue depth %lu%s, SQPOLL %s, route loopback",
+			 fmt_bytes(a, sizeof(a), (double)cs->bytes), uo.qd, w, uo.sqpoll ? "on" : "off");
 		return;
 	}
 	fmt_bytes(a, sizeof(a), (double)uo.omin);
 	fmt_bytes(b, sizeof(b), (double)uo.omax);
-	snprintf(buf, len, "== uring %s: %lu responses of %s-%s + %d B header over %lu connections, queue depth %lu, SQPOLL %s, route loopback",
+	snprintf(buf, len, "== uring %s: %lu responses of %s-%s + %d B header over %lu connections, queue depth %lu%s, SQPOLL %s, route loopback",
 		 case_names[cs->kind], cs->responses, a, b, UR_HDR_LEN, cs->conns, uo.qd,
-		 uo.sqpoll ? "on" : "off");
+		 w, uo.sqpoll ? "on" : "off");
 }
 
 static double ratio(const struct ur_case *cs, int mi, int ref, enum ur_metric k)
@@ -1290,8 +1300,8 @@ static void json_write(FILE *f, const struct ur_case *cases, int ncases, int com
 {
 	int c, mi, first;
 
-	fprintf(f, "{\"workload\": \"uring\", \"route\": \"loopback\", \"runs\": %lu, \"queue_depth\": %lu, \"sqpoll\": %s, \"complete\": %s, \"cases\": [",
-		ur_runs, uo.qd, uo.sqpoll ? "true" : "false", complete ? "true" : "false");
+	fprintf(f, "{\"workload\": \"uring\", \"route\": \"loopback\", \"runs\": %lu, \"queue_depth\": %lu, \"wait\": %lu, \"sqpoll\": %s, \"complete\": %s, \"cases\": [",
+		ur_runs, uo.qd, uo.wait, uo.sqpoll ? "true" : "false", complete ? "true" : "false");
 	for (c = 0; c < ncases; c++) {
 		const struct ur_case *cs = &cases[c];
 
