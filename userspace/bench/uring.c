@@ -57,6 +57,7 @@
 
 #include <linux/zcsend.h>
 
+#include "routes.h"
 #include "util.h"
 #include "workload.h"
 
@@ -1412,6 +1413,10 @@ static int run_uring(const struct bench_opts *o)
 
 	if (uo.qd < 1 || uo.conns < 1 || uo.many < 1 || uo.objects < 1) {
 		fprintf(stderr, "zcsend bench: --qd, --connections, --many, --objects must be positive\n");
+		return EXIT_USAGE;
+	}
+	if (o->nroutes != 1 || strcmp(o->routes[0]->name, "loopback")) {
+		fprintf(stderr, "zcsend bench: workload uring runs on route loopback only\n");
 		return EXIT_USAGE;
 	}
 	ur_runs = o->runs;

@@ -187,6 +187,7 @@ expect 2 "invalid --qd '0'" "uring --qd 0" -- --workload uring --qd 0
 expect 2 "--method is not an option of workload uring" \
 	"uring refuses the methods' options" -- --workload uring --method sendfile
 expect 2 "workload uring runs alone" "uring cannot share a run" -- --workload bulk,uring
+expect 2 "runs on route loopback only" "uring refuses other routes" -- --workload uring --route veth
 "$TOOL" bench --workload uring --runs 1 --size 256K --objects 4 --responses 24 \
 	--connections 4 --many 8 --qd 8 --dir "$WORK" --json="$WORK/uring.json" \
 	> "$WORK/uring.txt" 2> "$WORK/uring.err"
