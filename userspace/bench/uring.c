@@ -22,7 +22,10 @@
  * is the number of steps in flight on the ring: a step is one command, one
  * splice pair (with the header send before the first), or one read + send.
  * A connection has at most one chain of linked steps in flight, of at most
- * max(1, depth / connections) steps. Without SQPOLL the runner submits
+ * max(1, depth / connections) steps. Idle connections are refilled in
+ * index order: with more connections than the depth, every connection
+ * sends at least one response but the low-numbered ones send more (the
+ * blocking methods go round-robin). Without SQPOLL the runner submits
  * everything it can and waits, in the same io_uring_enter(), for every CQE
  * it is owed (or for --wait N of them); with SQPOLL it enters only when the SQ thread sleeps and
  * otherwise polls the CQ ring. The system calls counted are those entries
