@@ -15,7 +15,7 @@
  *                 ("uring_send", IORING_OP_SEND, where SEND_ZC is missing)
  *   sendfile      blocking: write(2) of the header and sendfile(2) under
  *                 TCP_CORK, one response after the other
- *   zcsend        blocking: ZCSEND_IOC_SENDVEC (ZCSEND_IOC_SENDFILE for bulk)
+ *   zcsend        blocking: ZCSEND_IOC_SENDVEC (bulk: one file segment)
  *
  * A case is a number of responses spread round-robin over a number of
  * connections (responses on one connection go in order). The queue depth
