@@ -177,6 +177,55 @@ else
 	ktap_test_skip "output shape: no python3"
 fi
 
+# The io_uring workload (a runner of its own): its options, and a tiny run
+# of every case whose table and JSON keep the shape in bench-shape-uring.txt
+# (regenerate as above). uring_cmd and zcsend need the module: their rows
+# are left out of the shape.
+expect 2 "invalid --cases 'bulk,huge'" "uring --cases with an unknown case" -- --workload uring --cases bulk,huge
+expect 2 "invalid --uring-method 'nope'" "uring --uring-method unknown" -- --workload uring --uring-method nope
+expect 2 "invalid --qd '0'" "uring --qd 0" -- --workload uring --qd 0
+expect 2 "--method is not an option of workload uring" \
+	"uring refuses the methods' options" -- --workload uring --method sendfile
+expect 2 "workload uring runs alone" "uring cannot share a run" -- --workload bulk,uring
+expect 2 "runs on route loopback only" "uring refuses other routes" -- --workload uring --route veth
+"$TOOL" bench --workload uring --runs 1 --size 256K --objects 4 --responses 24 \
+	--connections 4 --many 8 --qd 8 --dir "$WORK" --json="$WORK/uring.json" \
+	> "$WORK/uring.txt" 2> "$WORK/uring.err"
+ok $? "a tiny uring run (every case) exits 0"
+if command -v python3 > /dev/null; then
+	python3 "$TOP/userspace/bench/tests/bench_shape.py" --check \
+		"$TOP/userspace/bench/tests/bench-shape-uring.txt" \
+		"$WORK/uring.txt" "$WORK/uring.json" > "$WORK/uring.diff" 2>&1
+	st=$?
+	sed 's/^/# /' "$WORK/uring.diff"
+	ok $st "uring: table columns, row kinds and JSON keys as in bench-shape-uring.txt"
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["complete"] and len(d["cases"]) == 3, "three cases"
+for c in d["cases"]:
+    for m in c["methods"]:
+        if not m["available"]:
+            assert m["method"] in ("uring_cmd", "zcsend"), m
+            continue
+        assert len(m["runs"]) == 2, "warm-up + 1 run"
+        for r in m["runs"]:
+            assert r["ok"], r
+            assert r["bytes_sent"] == r["bytes_received"] == c["bytes"], r
+            assert r["responses"] == c["responses"], r
+            assert r["latency_p50_s"] <= r["latency_p99_s"] <= r["latency_p999_s"], r
+        if m["method"] in ("uring_cmd", "uring_splice") and c["case"] != "bulk":
+            # one io_uring_enter per batch: at most 1/min(depth, connections) + 1/responses
+            # (uring_send_zc waits again for the notifications)
+            n = min(d["queue_depth"], c["connections"])
+            assert m["summary"]["syscalls_per_response"]["max"] <= 1.0 / n + 1.0 / c["responses"] + 1e-9, m["summary"]
+' "$WORK/uring.json" 2>&1 | sed 's/^/# /'
+	ok "${PIPESTATUS[0]}" "uring JSON: exact byte counts, every response, ordered percentiles, one enter per batch"
+else
+	ktap_test_skip "uring output shape: no python3"
+	ktap_test_skip "uring JSON: no python3"
+fi
+
 ls "$WORK"/zcsend-bench.* > /dev/null 2>&1
 [ $? != 0 ]; ok $? "test files removed after the run"
 
