@@ -89,6 +89,7 @@ struct bench_workload {
 extern const struct bench_workload workload_bulk;	/* transfer.c */
 extern const struct bench_workload workload_small;	/* transfer.c */
 extern const struct bench_workload workload_nginx;	/* nginx.c */
+extern const struct bench_workload workload_server;	/* server.c */
 
 /*
  * transfer.c: the methods' runner. Every case of the n workloads (each
