@@ -84,7 +84,8 @@ struct srv_opts {
 struct srv_run {
 	int ok;
 	uint64_t requests, hot_requests, bytes, handoffs;
-	double secs, cpu_s, mbps, rps, cpu_per_gib, p50, p99, p999, cold_p50;
+	double secs, cpu_s, usr_s, sys_s, mbps, rps, cpu_per_gib, p50, p99, p999, cold_p50;
+	long vcs;	/* voluntary context switches, server threads */
 };
 
 /* The file set. */
@@ -160,10 +161,19 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static double ru_secs(const struct rusage *ru)
+static double tv_secs(struct timeval tv)
 {
-	return (double)ru->ru_utime.tv_sec + (double)ru->ru_utime.tv_usec * 1e-6 +
-	       (double)ru->ru_stime.tv_sec + (double)ru->ru_stime.tv_usec * 1e-6;
+	return (double)tv.tv_sec + (double)tv.tv_usec * 1e-6;
+}
+
+static double ru_usr(const struct rusage *ru)
+{
+	return tv_secs(ru->ru_utime);
+}
+
+static double ru_sys(const struct rusage *ru)
+{
+	return tv_secs(ru->ru_stime);
 }
 
 static int failed(struct srv *s)
@@ -503,6 +513,9 @@ static void *client(void *arg)
 	for (i = 0; i < s->o->connections; i++)
 		issue(s, &s->cc[i]);
 	while (inflight && !failed(s)) {
+		/* A body that never completes is a failure, not a hang. */
+		if (now() > deadline + 10.0 * (double)(s->o->duration + 1))
+			fail(s, "requests in flight did not complete", ETIMEDOUT);
 		n = epoll_wait(s->cep, ev, 64, 100);
 		if (n < 0 && errno != EINTR)
 			fail(s, "client epoll_wait", errno);
@@ -620,7 +633,10 @@ static void summarize(struct srv *s, const struct rusage *ru0,
 	r->bytes = s->received;
 	r->handoffs = s->handoffs;
 	r->secs = s->t_end - s->t_start;
-	r->cpu_s = ru_secs(ru1) - ru_secs(ru0) - (ru_secs(&s->cl_ru1) - ru_secs(&s->cl_ru0));
+	r->usr_s = ru_usr(ru1) - ru_usr(ru0) - (ru_usr(&s->cl_ru1) - ru_usr(&s->cl_ru0));
+	r->sys_s = ru_sys(ru1) - ru_sys(ru0) - (ru_sys(&s->cl_ru1) - ru_sys(&s->cl_ru0));
+	r->cpu_s = r->usr_s + r->sys_s;
+	r->vcs = ru1->ru_nvcsw - ru0->ru_nvcsw - (s->cl_ru1.ru_nvcsw - s->cl_ru0.ru_nvcsw);
 	gib = (double)r->bytes / (double)(1 << 30);
 	r->mbps = r->secs > 0 ? (double)r->bytes / r->secs / 1e6 : 0;
 	r->rps = r->secs > 0 ? (double)r->requests / r->secs : 0;
@@ -979,9 +995,10 @@ static void print_json(int nruns, int complete, FILE *f)
 		for (i = 0; i < nruns && !unavail[m][0]; i++) {
 			const struct srv_run *r = &RES(m, i);
 
-			fprintf(f, "%s{\"ok\": %s, \"requests\": %" PRIu64 ", \"hot_requests\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"handoffs\": %" PRIu64 ", \"seconds\": %.4f, \"server_cpu_s\": %.4f, \"mbps\": %.3f, \"rps\": %.2f, \"cpu_s_per_gib\": %.4f, \"hot_p50_ms\": %.4f, \"hot_p99_ms\": %.4f, \"hot_p999_ms\": %.4f, \"cold_p50_ms\": %.4f}",
+			fprintf(f, "%s{\"ok\": %s, \"requests\": %" PRIu64 ", \"hot_requests\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"handoffs\": %" PRIu64 ", \"seconds\": %.4f, \"server_cpu_s\": %.4f, \"server_usr_s\": %.4f, \"server_sys_s\": %.4f, \"server_ctx_voluntary\": %ld, \"mbps\": %.3f, \"rps\": %.2f, \"cpu_s_per_gib\": %.4f, \"hot_p50_ms\": %.4f, \"hot_p99_ms\": %.4f, \"hot_p999_ms\": %.4f, \"cold_p50_ms\": %.4f}",
 				i ? ", " : "", r->ok ? "true" : "false", r->requests,
 				r->hot_requests, r->bytes, r->handoffs, r->secs, r->cpu_s,
+				r->usr_s, r->sys_s, r->vcs,
 				r->mbps, r->rps, r->cpu_per_gib, r->p50, r->p99, r->p999,
 				r->cold_p50);
 		}
@@ -1118,9 +1135,10 @@ static int run_server(const struct bench_opts *common)
 				st = 1;
 				continue;
 			}
-			fprintf(stderr, "server %-8s run %d: %.1f MB/s, %.0f req/s, %.2f CPU s/GiB, hot p50 %.2f p99 %.2f p99.9 %.2f ms, %" PRIu64 " hand-offs\n",
+			fprintf(stderr, "server %-8s run %d: %.1f MB/s, %.0f req/s, %.2f CPU s/GiB (usr %.2f s, sys %.2f s in %.2f s), hot p50 %.2f p99 %.2f p99.9 %.2f ms, %" PRIu64 " hand-offs, %ld cs\n",
 				mode_names[m], i + 1, r->mbps, r->rps, r->cpu_per_gib,
-				r->p50, r->p99, r->p999, r->handoffs);
+				r->usr_s, r->sys_s, r->secs, r->p50, r->p99, r->p999,
+				r->handoffs, r->vcs);
 		}
 		nruns = i + 1;
 		write_json(nruns, 0);
