@@ -22,9 +22,10 @@
  *             request goes to a pool thread that repeats the call without
  *             the flag (the "thread only on a miss" wait of zcsend(4)).
  * Each run runs the four in turn, each for --duration seconds from the same
- * cold cache (every file's pages dropped by POSIX_FADV_DONTNEED after
- * fdatasync, and the whole page cache by drop_caches when root), then the
- * requests in flight complete. Per run: MB/s and requests/s (bodies
+ * cache: every file's pages dropped (POSIX_FADV_DONTNEED; the files were
+ * synced once written) and the whole page cache by drop_caches when root,
+ * then the hot set read in, untimed, as in a server's steady state
+ * (--cold-hot: not), then the requests in flight complete. Per run: MB/s and requests/s (bodies
  * completed over the time to the last one), the server's CPU seconds per
  * GiB (the process's getrusage less the client thread's), hot-set latency
  * p50/p99/p99.9, hand-offs to the pool per request; then medians over
@@ -76,7 +77,7 @@ static const char *const mode_desc[SM_COUNT] = {
 struct srv_opts {
 	uint64_t set_size, file_size;
 	unsigned long hot_pct, hot_share, connections, threads, duration;
-	int runs, json;
+	int runs, json, cold_hot;
 	const char *json_file, *dir;
 };
 
@@ -86,6 +87,7 @@ struct srv_run {
 	uint64_t requests, hot_requests, bytes, handoffs;
 	double secs, cpu_s, usr_s, sys_s, mbps, rps, cpu_per_gib, p50, p99, p999, cold_p50;
 	long vcs;	/* voluntary context switches, server threads */
+	double guest_busy;	/* percent of all CPUs' time not idle (/proc/stat) */
 };
 
 /* The file set. */
@@ -140,6 +142,8 @@ struct srv {
 	pthread_t workers[SRV_MAX_THREADS];
 	/* counted by the loop */
 	uint64_t sent, handoffs;
+	unsigned long inpool;	/* jobs handed over, not yet back */
+	int stopping;
 	int failed;
 	char err[160];
 	/* the client */
@@ -211,6 +215,7 @@ static void submit(struct srv *s, struct conn *c, enum job_kind kind)
 	c->next = NULL;
 	set_interest(s, c, 0);
 	s->handoffs++;
+	s->inpool++;
 	pthread_mutex_lock(&s->lock);
 	*s->todo_tail = c;
 	s->todo_tail = &c->next;
@@ -345,6 +350,7 @@ static void progress(struct srv *s, struct conn *c)
 /* A pool thread finished the connection's job. */
 static void job_done(struct srv *s, struct conn *c)
 {
+	s->inpool--;
 	c->state = CS_SENDING;
 	if (c->ret < 0 && c->err != EAGAIN) {
 		fail(s, c->kind == JOB_ZCSEND ? "ZCSEND_IOC_SENDFILE (pool)" :
@@ -413,9 +419,15 @@ static void *event_loop(void *arg)
 {
 	struct epoll_event ev[64];
 	struct srv *s = arg;
+	uint64_t v;
 	int i, n;
 
-	while (!failed(s)) {
+	/*
+	 * Stop once the client is done and every job is back: a pool
+	 * thread's last bytes may reach the client before their count
+	 * reaches the loop.
+	 */
+	while (!failed(s) && !(s->stopping && !s->inpool)) {
 		n = epoll_wait(s->ep, ev, 64, -1);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -429,7 +441,7 @@ static void *event_loop(void *arg)
 			if (ev[i].data.ptr == &s->efd)
 				take_done(s);
 			else if (ev[i].data.ptr == &s->stopfd)
-				return NULL;
+				s->stopping = read(s->stopfd, &v, sizeof(v)) == sizeof(v);
 			else if (c->state == CS_IDLE && (ev[i].events & EPOLLIN))
 				readable(s, c);
 			else if (c->state == CS_SENDING && ev[i].events)
@@ -650,6 +662,38 @@ static void summarize(struct srv *s, const struct rusage *ru0,
 	r->ok = r->requests > 0 && s->sent == s->received;
 }
 
+/* All CPUs' busy and total time from /proc/stat, in ticks. */
+static void cpu_ticks(double *busy, double *total)
+{
+	unsigned long long v[8] = { 0 };
+	FILE *f = fopen("/proc/stat", "r");
+	int i;
+
+	*busy = *total = 0;
+	if (!f)
+		return;
+	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+		   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
+		for (i = 0; i < 8; i++)
+			*total += (double)v[i];
+		*busy = *total - (double)v[3] - (double)v[4];
+	}
+	fclose(f);
+}
+
+/* The hot set read in, untimed (sendfile to /dev/null): 0, or -1. */
+static int warm_hot(int devnull)
+{
+	unsigned long i;
+	off_t off;
+	ssize_t n;
+
+	for (i = 0; i < set.hot; i++)
+		for (off = 0, n = 1; off < (off_t)set.file_size && n > 0; )
+			n = sendfile(devnull, set.fd[i], &off, set.file_size - (uint64_t)off);
+	return 0;
+}
+
 /* The same cold cache for every mode: 0, or -1 (printed). */
 static int drop_cache(void)
 {
@@ -704,6 +748,7 @@ static void run_threads(struct srv *s)
 static int run_mode(const struct srv_opts *o, enum srv_mode m, int run,
 		    int zdev, int devnull, struct srv_run *r, char *err, size_t errlen)
 {
+	double busy0, total0, busy1, total1;
 	struct rusage ru0, ru1;
 	struct srv *s = calloc(1, sizeof(*s));
 	int st = -1;
@@ -729,17 +774,20 @@ static int run_mode(const struct srv_opts *o, enum srv_mode m, int run,
 		perror("zcsend bench: epoll/eventfd");
 		goto out;
 	}
-	if (connect_all(s) || drop_cache())
+	if (connect_all(s) || drop_cache() || (!o->cold_hot && warm_hot(devnull)))
 		goto out;
+	cpu_ticks(&busy0, &total0);
 	getrusage(RUSAGE_SELF, &ru0);
 	run_threads(s);
 	getrusage(RUSAGE_SELF, &ru1);
+	cpu_ticks(&busy1, &total1);
 	if (failed(s)) {
 		snprintf(err, errlen, "%s", s->err);
 		st = 1;
 		goto out;
 	}
 	summarize(s, &ru0, &ru1, r);
+	r->guest_busy = total1 > total0 ? 100 * (busy1 - busy0) / (total1 - total0) : 0;
 	if (!r->ok)
 		snprintf(err, errlen, "sent %" PRIu64 " bytes, received %" PRIu64,
 			 s->sent, s->received);
@@ -936,12 +984,13 @@ static void print_table(int nruns, FILE *f)
 	char b1[32], b2[32], b3[32], b4[32];
 	int m;
 
-	fprintf(f, "\n== server: 1 event loop, %lu connections, %lu files of %s (%s; MemAvailable after a drop %s), %lu%% of requests to %lu files (%s), pool of %lu threads, %lu s per mode, medians of %d runs\n",
+	fprintf(f, "\n== server: 1 event loop, %lu connections, %lu files of %s (%s; MemAvailable after a drop %s), %lu%% of requests to %lu files (%s, %s at the start), pool of %lu threads, %lu s per mode, medians of %d runs\n",
 		opts.connections, set.n, fmt_bytes(b1, sizeof(b1), (double)opts.file_size),
 		fmt_bytes(b2, sizeof(b2), (double)opts.set_size),
 		fmt_bytes(b3, sizeof(b3), (double)set.avail_after_drop),
 		opts.hot_share, set.hot,
 		fmt_bytes(b4, sizeof(b4), (double)set.hot * (double)opts.file_size),
+		opts.cold_hot ? "cold" : "cached",
 		opts.threads, opts.duration, nruns);
 	fprintf(f, "%-9s %8s %8s %9s %8s %8s %9s %8s %8s %7s %7s %7s\n", "method", "MB/s",
 		"req/s", "CPU s/GiB", "hot p50", "hot p99", "hot p99.9", "cold p50",
@@ -984,10 +1033,10 @@ static void print_json(int nruns, int complete, FILE *f)
 {
 	int m, i;
 
-	fprintf(f, "{\"workload\": \"server\", \"complete\": %s, \"set_size\": %" PRIu64 ", \"file_size\": %" PRIu64 ", \"files\": %lu, \"hot_files\": %lu, \"hot_share_pct\": %lu, \"connections\": %lu, \"threads\": %lu, \"duration_s\": %lu, \"runs\": %d, \"mem_available_after_drop\": %" PRIu64 ", \"modes\": [",
+	fprintf(f, "{\"workload\": \"server\", \"complete\": %s, \"set_size\": %" PRIu64 ", \"file_size\": %" PRIu64 ", \"files\": %lu, \"hot_files\": %lu, \"hot_share_pct\": %lu, \"connections\": %lu, \"threads\": %lu, \"duration_s\": %lu, \"runs\": %d, \"hot_set_cold\": %s, \"mem_available_after_drop\": %" PRIu64 ", \"modes\": [",
 		complete ? "true" : "false", opts.set_size, opts.file_size, set.n, set.hot,
 		opts.hot_share, opts.connections, opts.threads, opts.duration, nruns,
-		set.avail_after_drop);
+		opts.cold_hot ? "true" : "false", set.avail_after_drop);
 	for (m = 0; m < SM_COUNT; m++) {
 		fprintf(f, "%s\n {\"mode\": \"%s\", \"available\": %s, \"reason\": \"%s\", \"error\": \"%s\", \"runs\": [",
 			m ? "," : "", mode_names[m], unavail[m][0] ? "false" : "true",
@@ -995,10 +1044,10 @@ static void print_json(int nruns, int complete, FILE *f)
 		for (i = 0; i < nruns && !unavail[m][0]; i++) {
 			const struct srv_run *r = &RES(m, i);
 
-			fprintf(f, "%s{\"ok\": %s, \"requests\": %" PRIu64 ", \"hot_requests\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"handoffs\": %" PRIu64 ", \"seconds\": %.4f, \"server_cpu_s\": %.4f, \"server_usr_s\": %.4f, \"server_sys_s\": %.4f, \"server_ctx_voluntary\": %ld, \"mbps\": %.3f, \"rps\": %.2f, \"cpu_s_per_gib\": %.4f, \"hot_p50_ms\": %.4f, \"hot_p99_ms\": %.4f, \"hot_p999_ms\": %.4f, \"cold_p50_ms\": %.4f}",
+			fprintf(f, "%s{\"ok\": %s, \"requests\": %" PRIu64 ", \"hot_requests\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"handoffs\": %" PRIu64 ", \"seconds\": %.4f, \"server_cpu_s\": %.4f, \"server_usr_s\": %.4f, \"server_sys_s\": %.4f, \"server_ctx_voluntary\": %ld, \"all_cpus_busy_pct\": %.1f, \"mbps\": %.3f, \"rps\": %.2f, \"cpu_s_per_gib\": %.4f, \"hot_p50_ms\": %.4f, \"hot_p99_ms\": %.4f, \"hot_p999_ms\": %.4f, \"cold_p50_ms\": %.4f}",
 				i ? ", " : "", r->ok ? "true" : "false", r->requests,
 				r->hot_requests, r->bytes, r->handoffs, r->secs, r->cpu_s,
-				r->usr_s, r->sys_s, r->vcs,
+				r->usr_s, r->sys_s, r->vcs, r->guest_busy,
 				r->mbps, r->rps, r->cpu_per_gib, r->p50, r->p99, r->p999,
 				r->cold_p50);
 		}
@@ -1071,6 +1120,13 @@ static int set_duration(const char *arg)
 	return set_ulong(arg, 3600, &opts.duration);
 }
 
+static int set_cold_hot(const char *arg)
+{
+	(void)arg;
+	opts.cold_hot = 1;
+	return 0;
+}
+
 static const struct bench_option server_options[] = {
 	{ "set-size", "SIZE", "the file set (default 90% of --dir's free space, at most 2x MemTotal)",
 	  set_set_size },
@@ -1082,6 +1138,8 @@ static const struct bench_option server_options[] = {
 	{ "threads", "N", "the pool's threads (default 8)", set_threads },
 	{ "duration", "SEC", "per mode per run, then requests in flight complete (default 5)",
 	  set_duration },
+	{ "cold-hot", NULL, "leave the hot set cold too (default: read in after the drop)",
+	  set_cold_hot },
 	{ NULL, NULL, NULL, NULL },
 };
 
@@ -1135,10 +1193,10 @@ static int run_server(const struct bench_opts *common)
 				st = 1;
 				continue;
 			}
-			fprintf(stderr, "server %-8s run %d: %.1f MB/s, %.0f req/s, %.2f CPU s/GiB (usr %.2f s, sys %.2f s in %.2f s), hot p50 %.2f p99 %.2f p99.9 %.2f ms, %" PRIu64 " hand-offs, %ld cs\n",
+			fprintf(stderr, "server %-8s run %d: %.1f MB/s, %.0f req/s, %.2f CPU s/GiB (usr %.2f s, sys %.2f s in %.2f s), hot p50 %.2f p99 %.2f p99.9 %.2f ms, %" PRIu64 " hand-offs, %ld cs, CPUs %.0f%% busy\n",
 				mode_names[m], i + 1, r->mbps, r->rps, r->cpu_per_gib,
 				r->usr_s, r->sys_s, r->secs, r->p50, r->p99, r->p999,
-				r->handoffs, r->vcs);
+				r->handoffs, r->vcs, r->guest_busy);
 		}
 		nruns = i + 1;
 		write_json(nruns, 0);
