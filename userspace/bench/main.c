@@ -16,7 +16,7 @@
 /* Adding a workload is one entry here (and its definition). */
 static const struct bench_workload *const workloads[] = {
 	&workload_bulk, &workload_small, &workload_nginx,
-	&workload_uring,
+	&workload_uring, &workload_server,
 };
 #define NWORKLOADS	((int)(sizeof(workloads) / sizeof(workloads[0])))
 #define MAX_PENDING	32

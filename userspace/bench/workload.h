@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * zcsend bench: the workloads, one table entry each (main.c lists them),
- * and the two runners that run them:
+ * and the runners that run them:
  *
  *   transfer.c  the methods side by side: for each route, each case of each
  *               selected workload is a set of files that every method sends
  *               in turn (bulk: one file per --size; small: many files after
  *               a header each);
- *   nginx.c     a runner of its own: nginx served three ways under wrk.
+ *   nginx.c     a runner of its own: nginx served three ways under wrk;
+ *   server.c    a runner of its own: an epoll server on a slow disk, four
+ *               ways around page-cache misses (issue 22).
  *
  * Adding a workload is one entry: its name, its own options, and either
  * the files of its cases (then the methods' runner measures it) or a run
@@ -90,6 +92,7 @@ extern const struct bench_workload workload_bulk;	/* transfer.c */
 extern const struct bench_workload workload_small;	/* transfer.c */
 extern const struct bench_workload workload_nginx;	/* nginx.c */
 extern const struct bench_workload workload_uring;	/* uring.c */
+extern const struct bench_workload workload_server;	/* server.c */
 
 /*
  * transfer.c: the methods' runner. Every case of the n workloads (each

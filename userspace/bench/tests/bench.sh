@@ -226,6 +226,43 @@ else
 	ktap_test_skip "uring JSON: no python3"
 fi
 
+# The server workload (issue 22): a tiny run on loopback, no module, no
+# root (the cache is dropped per file; nowait is unavailable without the
+# module). Bodies complete whole: bytes == requests x file size.
+expect 2 "invalid --hot '101'" "server --hot above 100" -- --workload server --hot 101
+expect 2 "runs on loopback only" "server refuses other routes" -- --workload server --route veth
+"$TOOL" bench --workload server --set-size 1M --file-size 64K --connections 4 --duration 1 \
+	--runs 1 --dir "$WORK" --json="$WORK/server.json" > "$WORK/server.txt" 2> "$WORK/server.err"
+st=$?
+ok $st "a tiny server run exits 0"
+[ $st = 0 ] || sed 's/^/# /' "$WORK/server.err"
+if command -v python3 > /dev/null; then
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["files"] == 16 and d["complete"], d
+for m in d["modes"]:
+    if not m["available"]:
+        assert m["mode"] == "nowait" and m["reason"], m
+        continue
+    assert not m["error"] and len(m["runs"]) == 1, m
+    for r in m["runs"]:
+        assert r["ok"] and r["requests"] > 0, r
+        assert r["bytes"] == r["requests"] * d["file_size"], r
+        assert r["hot_requests"] <= r["requests"], r
+        assert r["hot_p50_ms"] <= r["hot_p99_ms"] <= r["hot_p999_ms"], r
+' "$WORK/server.json" 2>&1 | sed 's/^/# /'
+	ok "${PIPESTATUS[0]}" "server JSON: every body whole, p50 <= p99 <= p99.9"
+	python3 "$TOP/userspace/bench/tests/bench_shape.py" --check \
+		"$TOP/userspace/bench/tests/bench-shape-server.txt" "$WORK/server.txt" \
+		"$WORK/server.json" > "$WORK/server.diff" 2>&1
+	st=$?
+	sed 's/^/# /' "$WORK/server.diff"
+	ok $st "server table columns, rows and JSON keys as in bench-shape-server.txt"
+else
+	ktap_test_skip "server JSON and shape: no python3"
+fi
+
 ls "$WORK"/zcsend-bench.* > /dev/null 2>&1
 [ $? != 0 ]; ok $? "test files removed after the run"
 
