@@ -44,6 +44,9 @@
  * ZCSEND_F_NOTIFY: queue a release notification on the socket's error
  *	queue once the network stack holds no reference to any of the
  *	call's file pages (see "DOC: release notifications" below).
+ * ZCSEND_F_DROP: once the network stack holds no reference to the call's
+ *	file pages, drop its clean pages from the page cache (see "DOC:
+ *	drop after send (ZCSEND_F_DROP)" below).
  *
  * Any other bit set: EINVAL.
  */
@@ -52,8 +55,10 @@
 #define ZCSEND_F_MORE		0x4U
 #define ZCSEND_F_NOWAIT		0x8U
 #define ZCSEND_F_NOTIFY		0x10U
+#define ZCSEND_F_DROP		0x20U
 #define ZCSEND_F_ALL		(ZCSEND_F_NONBLOCK | ZCSEND_F_NOSIGNAL | \
-				 ZCSEND_F_MORE | ZCSEND_F_NOWAIT | ZCSEND_F_NOTIFY)
+				 ZCSEND_F_MORE | ZCSEND_F_NOWAIT | ZCSEND_F_NOTIFY | \
+				 ZCSEND_F_DROP)
 
 /**
  * DOC: ZCSEND_F_NOWAIT

@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * zcsend: ZCSEND_F_DROP, dropping a call's clean pages from the page cache
+ * once the network stack has let go of them.
+ *
+ * The call's pages go to TCP as MSG_ZEROCOPY sends carrying the module's
+ * own ubuf_info (one per call), as io_uring's SEND_ZC carries its own: every
+ * skb that holds any of the call's pages holds a reference on it. Its
+ * completion callback runs when the last one goes, often in softirq, so it
+ * only queues a work item; the work drops the pages in process context and
+ * then, for ZCSEND_F_NOTIFY, puts the call's MSG_ZEROCOPY ubuf, which queues
+ * the notification: a caller that reads it knows the drop is done.
+ *
+ * Why the work runs on the CPU that queued it (a bound workqueue): the
+ * kernel calls the callback in skb_release_data() before it drops the
+ * skb's own page references (skb_zcopy_clear(), then the frags). Work run
+ * on another CPU could find the last skb's pages still referenced, and
+ * skip them; on the same CPU it runs once that function has returned. See
+ * zcsend_drop_range() for the other references that make a page busy.
+ *
+ * Lifetime: each pending call holds a module reference (its callback is
+ * module code) and a reference on each file it sent from. Both are dropped
+ * by the work, on the module's own workqueue, which module exit destroys
+ * (so it waits for the last work to return); the callback queues the work
+ * inside an RCU read-side section, and exit waits for a grace period, so
+ * no callback is still returning into module text either.
+ */
+#include <linux/dcache.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/module.h>
+#include <linux/pagemap.h>
+#include <linux/rcupdate.h>
+#include <linux/slab.h>
+#include <linux/workqueue.h>
+#include <net/sock.h>
+
+#include "compat.h"
+#include "zcsend.h"
+
+/* A byte range of one file that the call queued. @file: a reference. */
+struct zcsend_drop_range {
+	struct file	*file;
+	loff_t		start;
+	loff_t		end;		/* exclusive */
+};
+
+struct zcsend_drop {
+	struct ubuf_info	ubuf;	/* on every skb with the call's pages */
+	struct work_struct	work;
+	struct ubuf_info	*notify; /* ZCSEND_F_NOTIFY: the call's id */
+	bool			copied;	/* some skb was copied: not zero-copy */
+	unsigned int		nr;
+	unsigned int		max;
+	struct zcsend_drop_range range[];
+};
+
+static struct workqueue_struct *zcsend_drop_wq;
+
+/*
+ * Drop the pages of @r from the page cache of the real file (overlayfs's
+ * own mapping is empty: its reads go to the upper or lower file). Whole
+ * pages only, as POSIX_FADV_DONTNEED rounds: the first and last pages are
+ * kept when the range covers only part of them, except that the page with
+ * end of file goes when the range reaches end of file.
+ *
+ * invalidate_mapping_pages() only trylocks, and skips dirty, writeback,
+ * mapped and otherwise referenced folios: pages another call (or the
+ * stack, for another socket) still holds, and pages still sitting in a
+ * CPU's per-CPU LRU batch (folio_add_lru() holds a reference until that
+ * batch is drained; lru_add_drain_all() is not exported).
+ */
+static void zcsend_drop_range(const struct zcsend_drop_range *r)
+{
+	struct inode *inode = d_real_inode(r->file->f_path.dentry);
+	loff_t size = i_size_read(inode);
+	pgoff_t first, stop;
+
+	first = DIV_ROUND_UP_ULL(r->start, PAGE_SIZE);
+	if (r->end >= size)
+		stop = DIV_ROUND_UP_ULL(r->end, PAGE_SIZE);
+	else
+		stop = r->end >> PAGE_SHIFT;
+	if (stop > first)
+		invalidate_mapping_pages(inode->i_mapping, first, stop - 1);
+}
+
+static void zcsend_drop_work(struct work_struct *work)
+{
+	struct zcsend_drop *d = container_of(work, struct zcsend_drop, work);
+	unsigned int i;
+
+	for (i = 0; i < d->nr; i++) {
+		zcsend_drop_range(&d->range[i]);
+		fput(d->range[i].file);
+	}
+	/* The notification comes after the drop, never before it. */
+	if (d->notify)
+		zcsend_ubuf_complete(d->notify, !READ_ONCE(d->copied));
+	kvfree(d);
+	module_put(THIS_MODULE);
+}
+
+/*
+ * The ubuf's callback: on every put, in any context (softirq from the
+ * skb's release, process context from TCP's send or the call's end).
+ * @success false: that skb's bytes were copied (loopback, veth, a route
+ * without scatter-gather).
+ */
+static void zcsend_drop_complete(struct sk_buff *skb, struct ubuf_info *uarg,
+				 bool success)
+{
+	struct zcsend_drop *d = container_of(uarg, struct zcsend_drop, ubuf);
+
+	if (!success)
+		WRITE_ONCE(d->copied, true);
+	if (!refcount_dec_and_test(&uarg->refcnt))
+		return;
+	rcu_read_lock();	/* zcsend_drop_exit() waits for it */
+	queue_work(zcsend_drop_wq, &d->work);
+	rcu_read_unlock();
+}
+
+static const struct zcsend_ubuf_ops zcsend_drop_ops =
+	ZCSEND_UBUF_OPS_INIT(zcsend_drop_complete);
+
+/**
+ * zcsend_drop_alloc() - the ubuf of a ZCSEND_F_DROP call
+ * @max: the most ranges the call can record (its file segments)
+ * @notify: the call's MSG_ZEROCOPY ubuf (ZCSEND_F_NOTIFY), else NULL; the
+ *	drop takes a reference of its own, put once the pages are dropped
+ *
+ * The call owns the first reference, and drops it with zcsend_drop_put().
+ *
+ * Return: the ubuf, or NULL when out of memory.
+ */
+struct zcsend_drop *zcsend_drop_alloc(unsigned int max,
+				      struct ubuf_info *notify)
+{
+	struct zcsend_drop *d;
+
+	d = kvzalloc(struct_size(d, range, max), GFP_KERNEL);
+	if (!d)
+		return NULL;
+	d->max = max;
+	zcsend_ubuf_init(&d->ubuf, &zcsend_drop_ops);
+	refcount_set(&d->ubuf.refcnt, 1);
+	/* As MSG_ZEROCOPY's and io_uring's: shared frags, never orphaned. */
+	d->ubuf.flags = SKBFL_ZEROCOPY_FRAG | SKBFL_DONT_ORPHAN;
+	INIT_WORK(&d->work, zcsend_drop_work);
+	if (notify) {
+		net_zcopy_get(notify);
+		d->notify = notify;
+	}
+	/* The ioctl's file reference pins the module: this cannot fail. */
+	__module_get(THIS_MODULE);
+	return d;
+}
+
+/**
+ * zcsend_drop_add() - record bytes the call queued from a file
+ * @d: the call's drop
+ * @file: the file
+ * @pos: offset of the first byte queued
+ * @len: bytes queued (> 0)
+ *
+ * A range that continues the previous one in the same file extends it.
+ */
+void zcsend_drop_add(struct zcsend_drop *d, struct file *file, loff_t pos,
+		     size_t len)
+{
+	struct zcsend_drop_range *r = d->nr ? &d->range[d->nr - 1] : NULL;
+
+	if (r && r->file == file && r->end == pos) {
+		r->end += len;
+		return;
+	}
+	if (WARN_ON_ONCE(d->nr == d->max))
+		return;
+	r = &d->range[d->nr++];
+	r->file = get_file(file);
+	r->start = pos;
+	r->end = pos + len;
+}
+
+/**
+ * zcsend_drop_send() - hand a batch to TCP with the call's drop ubuf
+ * @d: the call's drop
+ * @sock: a connected TCP socket with SOCK_SUPPORT_ZC
+ * @bv: the fragments; the caller holds a reference on each page
+ * @nr: number of fragments in @bv
+ * @len: total bytes in @bv
+ * @flags: MSG_* flags for the whole batch
+ *
+ * As a MSG_ZEROCOPY send with a caller's msg_ubuf, the same on 6.1 and
+ * 6.12: TCP takes a page reference per fragment and attaches @d's ubuf to
+ * every skb that keeps them; on a failed send it takes no reference of
+ * ours (6.1 puts back the one it took, 6.12 takes none).
+ *
+ * Return: bytes queued, or a negative errno when nothing was queued.
+ */
+int zcsend_drop_send(struct zcsend_drop *d, struct socket *sock,
+		     struct bio_vec *bv, unsigned int nr, size_t len, int flags)
+{
+	struct msghdr msg = {
+		.msg_flags	= flags | MSG_ZEROCOPY,
+		.msg_ubuf	= &d->ubuf,
+	};
+
+	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, bv, nr, len);
+	return sock_sendmsg(sock, &msg);
+}
+
+/**
+ * zcsend_drop_put() - the call is over: drop its own reference
+ * @d: the call's drop
+ *
+ * The drop runs when the last skb lets go, now if none holds a page.
+ */
+void zcsend_drop_put(struct zcsend_drop *d)
+{
+	net_zcopy_put(&d->ubuf);
+}
+
+/**
+ * zcsend_drop_init() - the workqueue the drops run on
+ *
+ * Bound (per-CPU): a drop runs on the CPU whose skb release queued it.
+ *
+ * Return: 0, or -ENOMEM.
+ */
+int zcsend_drop_init(void)
+{
+	zcsend_drop_wq = alloc_workqueue("zcsend_drop", 0, 0);
+	return zcsend_drop_wq ? 0 : -ENOMEM;
+}
+
+/**
+ * zcsend_drop_exit() - at module exit, once no drop is pending
+ *
+ * No drop holds a module reference any more, but the last work may still
+ * be returning, and the callback that queued it too.
+ */
+void zcsend_drop_exit(void)
+{
+	destroy_workqueue(zcsend_drop_wq);
+	synchronize_rcu();
+}
