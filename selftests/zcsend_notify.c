@@ -810,4 +810,38 @@ TEST_F(drop, dirty_and_mapped_left)
 	(void)sum;
 }
 
+/*
+ * Under overlayfs the pages are the lower file's (the overlay's own mapping
+ * stays empty): they are dropped there.
+ */
+TEST_F(drop, overlay)
+{
+	char ovl[96], path[128];
+	struct zc_note n;
+	uint64_t sent = 0;
+	int fd;
+
+	snprintf(ovl, sizeof(ovl), "%s/ovl", self->dir);
+	ASSERT_EQ(0, zcsend_run("mkdir -p %s %s/lower %s/upper %s/work && "
+				"ln %s/f %s/lower/f && mount -t overlay overlay "
+				"-o lowerdir=%s/lower,upperdir=%s/upper,"
+				"workdir=%s/work %s", ovl, self->mnt,
+				self->mnt, self->mnt, self->mnt, self->mnt,
+				self->mnt, self->mnt, self->mnt, ovl));
+	snprintf(path, sizeof(path), "%s/f", ovl);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, recache(self->fd, 0, DFILE_SIZE, self->got));
+	ASSERT_EQ(0, zc_sendfile(self->dev, fd, self->cli, 0, 64 * PG,
+				 ZCSEND_F_DROP | ZCSEND_F_NOTIFY, &sent));
+	ASSERT_EQ(64 * PG, sent);
+	ASSERT_EQ(0, read_full(self->srv, self->got, 64 * PG));
+	EXPECT_EQ(0, memcmp(self->got, self->data, 64 * PG));
+	ASSERT_EQ(1, zc_wait_note(self->cli, &n, WAIT_MS));
+	EXPECT_EQ(0, cached(self->fd, 0, 64));
+	EXPECT_EQ(DFILE_PAGES - 64, cached(self->fd, 0, DFILE_PAGES));
+	close(fd);
+	zcsend_run("umount %s", ovl);
+}
+
 ZCSEND_TEST_MAIN
