@@ -50,7 +50,8 @@ struct zcsend_drop_range {
 
 struct zcsend_drop {
 	struct ubuf_info	ubuf;	/* on every skb with the call's pages */
-	struct work_struct	work;
+	struct delayed_work	work;
+	bool			again;	/* the drop is being retried */
 	struct ubuf_info	*notify; /* ZCSEND_F_NOTIFY: the call's id */
 	bool			copied;	/* some skb was copied: not zero-copy */
 	unsigned int		nr;
@@ -59,6 +60,13 @@ struct zcsend_drop {
 };
 
 static struct workqueue_struct *zcsend_drop_wq;
+
+/* Clean and not mapped: a folio the drop should have dropped. */
+static bool zcsend_drop_droppable(struct folio *folio)
+{
+	return !folio_test_dirty(folio) && !folio_test_writeback(folio) &&
+	       !folio_mapped(folio);
+}
 
 /*
  * A folio that invalidate_mapping_pages() would drop but for a per-CPU
@@ -71,8 +79,7 @@ static struct workqueue_struct *zcsend_drop_wq;
  */
 static bool zcsend_drop_parked(struct folio *folio)
 {
-	return !folio_test_lru(folio) && !folio_test_dirty(folio) &&
-	       !folio_test_writeback(folio) && !folio_mapped(folio);
+	return !folio_test_lru(folio) && zcsend_drop_droppable(folio);
 }
 
 /* Runs of parked pages found in one lookup batch, dropped after it. */
@@ -148,6 +155,24 @@ static void zcsend_drop_parked_runs(struct file *file,
 	}
 }
 
+/* Whether a droppable folio is left in [@first, @last]. */
+static bool zcsend_drop_left(struct address_space *mapping, pgoff_t first,
+			     pgoff_t last)
+{
+	struct folio_batch fbatch;
+	pgoff_t index = first;
+	bool left = false;
+	unsigned int i;
+
+	folio_batch_init(&fbatch);
+	while (!left && filemap_get_folios(mapping, &index, last, &fbatch)) {
+		for (i = 0; i < folio_batch_count(&fbatch); i++)
+			left |= zcsend_drop_droppable(fbatch.folios[i]);
+		folio_batch_release(&fbatch);
+	}
+	return left;
+}
+
 /*
  * Drop the pages of @r from the page cache of the real file (overlayfs's
  * own mapping is empty: its reads go to the upper or lower file). Whole
@@ -159,8 +184,11 @@ static void zcsend_drop_parked_runs(struct file *file,
  * mapped and otherwise referenced folios: pages another call (or the
  * stack, for another socket) still holds, and pages parked in a per-CPU
  * LRU batch, which zcsend_drop_parked_runs() drops first.
+ *
+ * Return: true when a clean, unmapped page is left (a reference that may
+ * be about to go: the caller tries once more a tick later).
  */
-static void zcsend_drop_range(const struct zcsend_drop_range *r)
+static bool zcsend_drop_range(const struct zcsend_drop_range *r)
 {
 	struct inode *inode = d_real_inode(r->file->f_path.dentry);
 	struct address_space *mapping = inode->i_mapping;
@@ -173,20 +201,33 @@ static void zcsend_drop_range(const struct zcsend_drop_range *r)
 	else
 		stop = r->end >> PAGE_SHIFT;
 	if (stop <= first)
-		return;
+		return false;
 	zcsend_drop_parked_runs(r->file, mapping, first, stop - 1);
 	invalidate_mapping_pages(mapping, first, stop - 1);
+	return zcsend_drop_left(mapping, first, stop - 1);
 }
 
 static void zcsend_drop_work(struct work_struct *work)
 {
-	struct zcsend_drop *d = container_of(work, struct zcsend_drop, work);
+	struct zcsend_drop *d = container_of(to_delayed_work(work),
+					     struct zcsend_drop, work);
+	bool left = false;
 	unsigned int i;
 
-	for (i = 0; i < d->nr; i++) {
-		zcsend_drop_range(&d->range[i]);
-		fput(d->range[i].file);
+	for (i = 0; i < d->nr; i++)
+		left |= zcsend_drop_range(&d->range[i]);
+	/*
+	 * A page can still be held for a moment: its skb's frags are put
+	 * after the callback, and a CPU may not have drained its batches.
+	 * One more try, a tick later, before the notification.
+	 */
+	if (left && !d->again) {
+		d->again = true;
+		queue_delayed_work(zcsend_drop_wq, &d->work, 1);
+		return;
 	}
+	for (i = 0; i < d->nr; i++)
+		fput(d->range[i].file);
 	/* The notification comes after the drop, never before it. */
 	if (d->notify)
 		zcsend_ubuf_complete(d->notify, !READ_ONCE(d->copied));
@@ -210,7 +251,7 @@ static void zcsend_drop_complete(struct sk_buff *skb, struct ubuf_info *uarg,
 	if (!refcount_dec_and_test(&uarg->refcnt))
 		return;
 	rcu_read_lock();	/* zcsend_drop_exit() waits for it */
-	queue_work(zcsend_drop_wq, &d->work);
+	queue_delayed_work(zcsend_drop_wq, &d->work, 0);
 	rcu_read_unlock();
 }
 
@@ -240,7 +281,7 @@ struct zcsend_drop *zcsend_drop_alloc(unsigned int max,
 	refcount_set(&d->ubuf.refcnt, 1);
 	/* As MSG_ZEROCOPY's and io_uring's: shared frags, never orphaned. */
 	d->ubuf.flags = SKBFL_ZEROCOPY_FRAG | SKBFL_DONT_ORPHAN;
-	INIT_WORK(&d->work, zcsend_drop_work);
+	INIT_DELAYED_WORK(&d->work, zcsend_drop_work);
 	if (notify) {
 		net_zcopy_get(notify);
 		d->notify = notify;

@@ -612,7 +612,7 @@ FIXTURE_SETUP(drop)
 	ASSERT_NE(NULL, mkdtemp(self->dir));
 	snprintf(self->mnt, sizeof(self->mnt), "%s/mnt", self->dir);
 	if (zcsend_run("modprobe loop && mkdir -p %s && "
-		       "truncate -s 32M %s/img && "
+		       "truncate -s 16M %s/img && "
 		       "mkfs.ext4 -q -F %s/img >/dev/null 2>&1 && "
 		       "losetup --find --show %s/img > %s/loopdev && "
 		       "mount -t ext4 $(cat %s/loopdev) %s", self->mnt,
@@ -670,6 +670,20 @@ static int cached(int fd, size_t pg, size_t n)
 	return count;
 }
 
+/* Say which pages of [@pg, @pg + @n) are cached (for a failure). */
+static void log_cached(struct __test_metadata *_metadata, int fd, size_t pg,
+		       size_t n)
+{
+	char list[256] = "";
+	size_t i, len = 0;
+
+	for (i = pg; i < pg + n && len < sizeof(list) - 8; i++)
+		if (cached(fd, i, 1) == 1)
+			len += snprintf(list + len, sizeof(list) - len,
+					" %zu", i);
+	TH_LOG("cached pages:%s", list);
+}
+
 /* Evict the whole file, then read [@off, @off + @len) back in. */
 static int recache(int fd, off_t off, size_t len, unsigned char *buf)
 {
@@ -717,7 +731,8 @@ TEST_F(drop, sent_range)
 	ASSERT_EQ(0, recache(self->fd, 0, DFILE_SIZE, self->got));
 	ASSERT_EQ(DFILE_PAGES, cached(self->fd, 0, DFILE_PAGES));
 	drop_send(_metadata, self, 16 * PG, 128 * PG, 0);
-	EXPECT_EQ(0, cached(self->fd, 16, 128));
+	EXPECT_EQ(0, cached(self->fd, 16, 128))
+		log_cached(_metadata, self->fd, 16, 128);
 	EXPECT_EQ(16, cached(self->fd, 0, 16));
 	EXPECT_EQ(DFILE_PAGES - 144, cached(self->fd, 144, DFILE_PAGES - 144));
 
@@ -838,7 +853,8 @@ TEST_F(drop, overlay)
 	ASSERT_EQ(0, read_full(self->srv, self->got, 64 * PG));
 	EXPECT_EQ(0, memcmp(self->got, self->data, 64 * PG));
 	ASSERT_EQ(1, zc_wait_note(self->cli, &n, WAIT_MS));
-	EXPECT_EQ(0, cached(self->fd, 0, 64));
+	EXPECT_EQ(0, cached(self->fd, 0, 64))
+		log_cached(_metadata, self->fd, 0, 64);
 	EXPECT_EQ(DFILE_PAGES - 64, cached(self->fd, 0, DFILE_PAGES));
 	close(fd);
 	zcsend_run("umount %s", ovl);
