@@ -25,6 +25,7 @@
  * inside an RCU read-side section, and exit waits for a grace period, so
  * no callback is still returning into module text either.
  */
+#include <linux/backing-dev.h>
 #include <linux/dcache.h>
 #include <linux/fadvise.h>
 #include <linux/file.h>
@@ -200,7 +201,8 @@ static bool zcsend_drop_range(const struct zcsend_drop_range *r)
 		stop = DIV_ROUND_UP_ULL(r->end, PAGE_SIZE);
 	else
 		stop = r->end >> PAGE_SHIFT;
-	if (stop <= first)
+	/* tmpfs, ramfs: the cache is the file (fadvise ignores them too). */
+	if (stop <= first || inode_to_bdi(inode) == &noop_backing_dev_info)
 		return false;
 	zcsend_drop_parked_runs(r->file, mapping, first, stop - 1);
 	invalidate_mapping_pages(mapping, first, stop - 1);

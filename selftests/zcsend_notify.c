@@ -537,9 +537,14 @@ TEST_F(notify, pending_at_close_and_kill)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
-		/* Blocks on the paused receiver, holding a call's pages. */
+		/*
+		 * Blocks on the paused receiver, holding a call's pages; with
+		 * ZCSEND_F_DROP too, its drop (a file reference and a module
+		 * reference) is pending when it dies: the module must still
+		 * unload once the socket is gone (vm-run's rmmod).
+		 */
 		zc_sendfile(self->dev, self->file, cli2, 0, 4 * MIB,
-			    ZCSEND_F_NOTIFY, NULL);
+			    ZCSEND_F_NOTIFY | ZCSEND_F_DROP, NULL);
 		_exit(1);
 	}
 	close(cli2);

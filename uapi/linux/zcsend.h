@@ -165,8 +165,8 @@
  * holds go, as invalidate_mapping_pages() drops them: dirty pages (not yet
  * written back, and no writeback is started for them), pages under
  * writeback, pages mapped by any process, and pages another call or
- * socket still holds are left. tmpfs pages are never dropped (they are the
- * file's only copy).
+ * socket still holds are left. Pages of tmpfs and ramfs, the file's only
+ * copy, are never dropped.
  *
  * With ZCSEND_F_NOTIFY too, the notification is queued after the drop:
  * once it is read, the call's droppable pages are gone. ZCSEND_F_DROP alone
