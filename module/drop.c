@@ -170,6 +170,7 @@ static bool zcsend_drop_left(struct address_space *mapping, pgoff_t first,
 		for (i = 0; i < folio_batch_count(&fbatch); i++)
 			left |= zcsend_drop_droppable(fbatch.folios[i]);
 		folio_batch_release(&fbatch);
+		cond_resched();
 	}
 	return left;
 }
