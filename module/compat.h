@@ -267,6 +267,68 @@ static inline int zcsend_send_pages_zc(struct socket *sock, struct bio_vec *bv,
 	return ret;
 }
 
+/*
+ * ZCSEND_F_DROP: the module's own ubuf_info. 6.10 moved its callback into
+ * an ops table (struct ubuf_info_ops); before, it was a member. Either way
+ * the callback runs on every put, and counts the references itself.
+ */
+#define ZCSEND_KERNEL_UBUF_OPS		KERNEL_VERSION(6, 10, 0)
+
+#if ZCSEND_KERNEL >= ZCSEND_KERNEL_UBUF_OPS
+
+struct zcsend_ubuf_ops {
+	struct ubuf_info_ops	ops;
+};
+
+#define ZCSEND_UBUF_OPS_INIT(fn)	{ .ops = { .complete = (fn) } }
+
+static inline void zcsend_ubuf_init(struct ubuf_info *uarg,
+				    const struct zcsend_ubuf_ops *ops)
+{
+	uarg->ops = &ops->ops;
+}
+
+/**
+ * zcsend_ubuf_complete() - put a ubuf_info reference, saying how it went
+ * @uarg: the ubuf (the kernel's MSG_ZEROCOPY one, or the module's own)
+ * @success: false when the bytes it covered were copied
+ *
+ * net_zcopy_put() with a success argument: what an skb's release does.
+ */
+static inline void zcsend_ubuf_complete(struct ubuf_info *uarg, bool success)
+{
+	uarg->ops->complete(NULL, uarg, success);
+}
+
+#else /* before 6.10 */
+
+struct zcsend_ubuf_ops {
+	void (*complete)(struct sk_buff *skb, struct ubuf_info *uarg,
+			 bool success);
+};
+
+#define ZCSEND_UBUF_OPS_INIT(fn)	{ .complete = (fn) }
+
+static inline void zcsend_ubuf_init(struct ubuf_info *uarg,
+				    const struct zcsend_ubuf_ops *ops)
+{
+	uarg->callback = ops->complete;
+}
+
+/**
+ * zcsend_ubuf_complete() - put a ubuf_info reference, saying how it went
+ * @uarg: the ubuf (the kernel's MSG_ZEROCOPY one, or the module's own)
+ * @success: false when the bytes it covered were copied
+ *
+ * net_zcopy_put() with a success argument: what an skb's release does.
+ */
+static inline void zcsend_ubuf_complete(struct ubuf_info *uarg, bool success)
+{
+	uarg->callback(NULL, uarg, success);
+}
+
+#endif /* ZCSEND_KERNEL >= ZCSEND_KERNEL_UBUF_OPS */
+
 /**
  * zcsend_fd_file() - the file that fdget() found
  * @f: what fdget() returned

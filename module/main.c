@@ -64,13 +64,19 @@ static int __init zcsend_init(void)
 	if (err)
 		goto err_stats;
 
-	err = misc_register(&zcsend_miscdev);
+	err = zcsend_drop_init();
 	if (err)
 		goto err_genl;
+
+	err = misc_register(&zcsend_miscdev);
+	if (err)
+		goto err_drop;
 
 	pr_debug("loaded, batch_pages=%u\n", zcsend_batch_pages_get());
 	return 0;
 
+err_drop:
+	zcsend_drop_exit();
 err_genl:
 	zcsend_genl_exit();
 err_stats:
@@ -81,6 +87,8 @@ err_stats:
 static void __exit zcsend_exit(void)
 {
 	misc_deregister(&zcsend_miscdev);
+	/* After every pending drop: each held a module reference. */
+	zcsend_drop_exit();
 	zcsend_genl_exit();
 	zcsend_stats_exit();
 }

@@ -68,6 +68,7 @@ struct zcsend_tx {
 	int		err;		/* send error that stopped the range */
 	int		msg_flags;	/* MSG_DONTWAIT, MSG_NOSIGNAL */
 	struct ubuf_info *zc;		/* ZCSEND_F_NOTIFY: the call's id */
+	struct zcsend_drop *drop;	/* ZCSEND_F_DROP: its ubuf and ranges */
 	bool		user_more;	/* ZCSEND_F_MORE */
 	bool		nowait;		/* ZCSEND_F_NOWAIT */
 	bool		trimmed;	/* gathered bytes dropped unsent */
@@ -380,10 +381,6 @@ static int zcsend_tx_notify_init(struct zcsend_tx *tx)
 	struct sock *sk = tx->sock->sk;
 	struct ubuf_info *uarg;
 
-	/* kTLS and sockmap clear it: they would copy or refuse the send. */
-	if (!test_bit(SOCK_SUPPORT_ZC, &tx->sock->flags))
-		return -EOPNOTSUPP;
-
 	/* TCP changes sk_zckey under the socket lock: so do we. */
 	lock_sock(sk);
 	uarg = msg_zerocopy_realloc(sk, 0, NULL);
@@ -449,12 +446,42 @@ static void zcsend_tx_stat(struct zcsend_tx *tx, unsigned int id, u64 val)
 }
 
 /*
+ * ZCSEND_F_NOTIFY and ZCSEND_F_DROP: the MSG_ZEROCOPY send path, then the
+ * call's ubufs. With both, the drop holds a reference on the notification's
+ * ubuf, so the notification comes once the pages are dropped.
+ */
+static int zcsend_tx_zc_init(struct zcsend_tx *tx, u32 flags,
+			     unsigned int nr_files)
+{
+	int err;
+
+	/* kTLS and sockmap clear it: they would copy or refuse the send. */
+	if (!test_bit(SOCK_SUPPORT_ZC, &tx->sock->flags))
+		return -EOPNOTSUPP;
+	if (flags & ZCSEND_F_NOTIFY) {
+		err = zcsend_tx_notify_init(tx);
+		if (err)
+			return err;
+	}
+	if (flags & ZCSEND_F_DROP) {
+		tx->drop = zcsend_drop_alloc(nr_files, tx->zc);
+		if (!tx->drop) {
+			if (tx->zc)
+				zcsend_tx_notify_done(tx, 0);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/*
  * The call is counted here (ZCSEND_A_STATS_CALLS), with everything it
  * sends, by zcsend_tx_destroy(); a call refused before it gets here is
  * counted by zcsend_refuse(). Its failure, if any, by zcsend_fail().
+ * @nr_files: the file ranges (segments) the call may send.
  */
 static int zcsend_tx_init(struct zcsend_tx *tx, struct socket *sock,
-			  u32 flags, size_t max_len)
+			  u32 flags, size_t max_len, unsigned int nr_files)
 {
 	size_t pages;
 	int err;
@@ -490,8 +517,8 @@ static int zcsend_tx_init(struct zcsend_tx *tx, struct socket *sock,
 			return -ENOMEM;
 		}
 	}
-	if (flags & ZCSEND_F_NOTIFY) {
-		err = zcsend_tx_notify_init(tx);
+	if (flags & (ZCSEND_F_NOTIFY | ZCSEND_F_DROP)) {
+		err = zcsend_tx_zc_init(tx, flags, nr_files);
 		if (err) {
 			if (tx->bvec != tx->stack_bvec)
 				kvfree(tx->bvec);
@@ -507,6 +534,8 @@ static void zcsend_tx_destroy(struct zcsend_tx *tx, ssize_t queued)
 {
 	if (tx->zc)
 		zcsend_tx_notify_done(tx, queued);
+	if (tx->drop)
+		zcsend_drop_put(tx->drop);
 	if (tx->bvec != tx->stack_bvec)
 		kvfree(tx->bvec);
 	zcsend_stats_commit(&tx->stats);
@@ -593,7 +622,10 @@ static int zcsend_batch_send(struct zcsend_tx *tx, int flags)
 {
 	int ret;
 
-	if (tx->zc)
+	if (tx->drop)
+		ret = zcsend_drop_send(tx->drop, tx->sock, tx->bvec, tx->nr,
+				       tx->batch_bytes, flags);
+	else if (tx->zc)
 		ret = zcsend_send_pages_zc(tx->sock, tx->bvec, tx->nr,
 					   tx->batch_bytes, flags, tx->zc);
 	else
@@ -794,6 +826,8 @@ static ssize_t zcsend_send_range(struct zcsend_tx *tx, struct file *file,
 		if ((size_t)ret < n && (tx->err || !tx->trimmed))
 			break;
 	}
+	if (done && tx->drop)
+		zcsend_drop_add(tx->drop, file, pos, done);
 	return done ? done : ret;
 }
 
@@ -963,7 +997,7 @@ ssize_t zcsend_sendfile(const struct zcsend_file *kp, void __user *arg)
 	if (err)
 		goto err_put_file;
 
-	err = zcsend_tx_init(&tx, sock, k.flags, len);
+	err = zcsend_tx_init(&tx, sock, k.flags, len, 1);
 	if (err)
 		goto err_put_sock;
 
@@ -1354,7 +1388,7 @@ ssize_t zcsend_sendvec(const struct zcsend_vec *kp, void __user *arg)
 
 	zcsend_plan(vs, k.nr_segs, k.flags & ZCSEND_F_MORE);
 	err = zcsend_tx_init(&tx, sock, k.flags,
-			     zcsend_vsegs_max_len(vs, k.nr_segs));
+			     zcsend_vsegs_max_len(vs, k.nr_segs), k.nr_segs);
 	if (err)
 		goto err_put_sock;
 

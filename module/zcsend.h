@@ -50,6 +50,21 @@ int zcsend_nowait_check(struct file *file);
 size_t zcsend_nowait_cached(struct file *file, loff_t pos, size_t len);
 void zcsend_nowait_miss(struct file *file, loff_t pos, size_t len);
 
+/* ZCSEND_F_DROP: drop the call's pages once released (drop.c). */
+struct bio_vec;
+struct socket;
+struct ubuf_info;
+struct zcsend_drop;
+struct zcsend_drop *zcsend_drop_alloc(unsigned int max,
+				      struct ubuf_info *notify);
+void zcsend_drop_add(struct zcsend_drop *d, struct file *file, loff_t pos,
+		     size_t len);
+int zcsend_drop_send(struct zcsend_drop *d, struct socket *sock,
+		     struct bio_vec *bv, unsigned int nr, size_t len, int flags);
+void zcsend_drop_put(struct zcsend_drop *d);
+int zcsend_drop_init(void);
+void zcsend_drop_exit(void);
+
 /* Generic netlink (netlink.c). */
 int zcsend_genl_init(void);
 void zcsend_genl_exit(void);

@@ -28,8 +28,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -235,6 +237,11 @@ TEST_F(notify, unknown_flags)
 				       ZCSEND_F_NOTIFY | 1U << 31, NULL));
 	EXPECT_EQ(-EINVAL, zc_sendvec(self->dev, self->cli, &s, 1,
 				      ZCSEND_F_NOTIFY | 0x40, NULL));
+	EXPECT_EQ(-EINVAL, zc_sendfile(self->dev, self->file, self->cli, 0, 1,
+				       ZCSEND_F_DROP | 0x40, NULL));
+	EXPECT_EQ(-EINVAL, zc_sendvec(self->dev, self->cli, &s, 1,
+				      ZCSEND_F_DROP | ZCSEND_F_NOTIFY | 0x80,
+				      NULL));
 	/* Refused calls take no id and notify nothing. */
 	EXPECT_EQ(-1, recv(self->cli, NULL, 0, MSG_ERRQUEUE | MSG_DONTWAIT));
 	EXPECT_EQ(EAGAIN, errno);
@@ -530,9 +537,14 @@ TEST_F(notify, pending_at_close_and_kill)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
-		/* Blocks on the paused receiver, holding a call's pages. */
+		/*
+		 * Blocks on the paused receiver, holding a call's pages; with
+		 * ZCSEND_F_DROP too, its drop (a file reference and a module
+		 * reference) is pending when it dies: the module must still
+		 * unload once the socket is gone (vm-run's rmmod).
+		 */
 		zc_sendfile(self->dev, self->file, cli2, 0, 4 * MIB,
-			    ZCSEND_F_NOTIFY, NULL);
+			    ZCSEND_F_NOTIFY | ZCSEND_F_DROP, NULL);
 		_exit(1);
 	}
 	close(cli2);
@@ -566,10 +578,291 @@ TEST_F(notify, ktls_refused)
 	ASSERT_EQ(0, setsockopt(self->cli, SOL_TLS, TLS_TX, &ci, sizeof(ci)));
 	EXPECT_EQ(-EOPNOTSUPP, zc_sendfile(self->dev, self->file, self->cli,
 					   0, 4096, ZCSEND_F_NOTIFY, NULL));
+	EXPECT_EQ(-EOPNOTSUPP, zc_sendfile(self->dev, self->file, self->cli,
+					   0, 4096, ZCSEND_F_DROP, NULL));
+	EXPECT_EQ(-EOPNOTSUPP, zc_sendfile(self->dev, self->file, self->cli,
+					   0, 4096,
+					   ZCSEND_F_DROP | ZCSEND_F_NOTIFY,
+					   NULL));
 	/* The same call without the flag sends. */
 	EXPECT_EQ(0, zc_sendfile(self->dev, self->file, self->cli, 0, 4096, 0,
 				 &sent));
 	EXPECT_EQ(4096, sent);
+}
+
+/*
+ * ZCSEND_F_DROP on ext4 over a loop device (tmpfs pages are never dropped:
+ * they are the only copy). One file system for every check (mkfs is slow
+ * under TCG). The file is 1 MiB + 100 bytes: its last page is partial.
+ */
+#define PG		4096
+#define DFILE_SIZE	(MIB + 100)
+#define DFILE_PAGES	((DFILE_SIZE + PG - 1) / PG)
+
+FIXTURE(drop) {
+	char dir[64];
+	char mnt[80];
+	int mounted;
+	int dev, fd, cli, srv;
+	unsigned char *data;
+	unsigned char *got;
+};
+
+FIXTURE_SETUP(drop)
+{
+	char path[128];
+
+	self->fd = self->cli = self->srv = self->dev = -1;
+	snprintf(self->dir, sizeof(self->dir), "/tmp/zcsend-drop.XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+	snprintf(self->mnt, sizeof(self->mnt), "%s/mnt", self->dir);
+	if (zcsend_run("modprobe loop && mkdir -p %s && "
+		       "truncate -s 16M %s/img && "
+		       "mkfs.ext4 -q -F %s/img >/dev/null 2>&1 && "
+		       "losetup --find --show %s/img > %s/loopdev && "
+		       "mount -t ext4 $(cat %s/loopdev) %s", self->mnt,
+		       self->dir, self->dir, self->dir, self->dir, self->dir,
+		       self->mnt))
+		SKIP(return, "cannot mount ext4 on a loop device");
+	self->mounted = 1;
+	self->data = malloc(DFILE_SIZE);
+	self->got = malloc(DFILE_SIZE);
+	ASSERT_NE(NULL, self->data);
+	ASSERT_NE(NULL, self->got);
+	fill_pattern(self->data, DFILE_SIZE, 11);
+	snprintf(path, sizeof(path), "%s/f", self->mnt);
+	self->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, zcsend_pwrite_all(self->fd, self->data, DFILE_SIZE, 0));
+	ASSERT_EQ(0, fsync(self->fd));
+	self->dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->dev);
+	/* Room for every send: the notification needs no reader. */
+	ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &self->cli, &self->srv,
+				     4 * MIB));
+}
+
+FIXTURE_TEARDOWN(drop)
+{
+	close(self->cli);
+	close(self->srv);
+	close(self->dev);
+	close(self->fd);
+	free(self->data);
+	free(self->got);
+	if (self->mounted)
+		zcsend_run("umount %s && losetup -d $(cat %s/loopdev)",
+			   self->mnt, self->dir);
+	zcsend_run("rm -rf %s", self->dir);
+}
+
+/* Pages of @fd's [@pg, @pg + @n) in the page cache (mincore). */
+static int cached(int fd, size_t pg, size_t n)
+{
+	unsigned char vec[DFILE_PAGES];
+	int count = 0;
+	size_t i;
+	void *p;
+
+	p = mmap(NULL, DFILE_PAGES * PG, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	if (mincore(p, DFILE_PAGES * PG, vec))
+		count = -1;
+	for (i = pg; count >= 0 && i < pg + n; i++)
+		count += vec[i] & 1;
+	munmap(p, DFILE_PAGES * PG);
+	return count;
+}
+
+/* Say which pages of [@pg, @pg + @n) are cached (for a failure). */
+static void log_cached(struct __test_metadata *_metadata, int fd, size_t pg,
+		       size_t n)
+{
+	char list[256] = "";
+	size_t i, len = 0;
+
+	for (i = pg; i < pg + n && len < sizeof(list) - 8; i++)
+		if (cached(fd, i, 1) == 1)
+			len += snprintf(list + len, sizeof(list) - len,
+					" %zu", i);
+	TH_LOG("cached pages:%s", list);
+}
+
+/* Evict the whole file, then read [@off, @off + @len) back in. */
+static int recache(int fd, off_t off, size_t len, unsigned char *buf)
+{
+	if (posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED))
+		return -1;
+	if (cached(fd, 0, DFILE_PAGES))
+		return -1;
+	return pread(fd, buf, len, off) == (ssize_t)len ? 0 : -1;
+}
+
+/*
+ * Send [@off, @off + @len) with DROP | NOTIFY, wait for the notification
+ * (id @id), and check the bytes the receiver got.
+ */
+static void drop_send(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(drop) *self, off_t off, size_t len,
+		      uint32_t id)
+{
+	struct zc_note n;
+	uint64_t sent = 0;
+
+	ASSERT_EQ(0, zc_sendfile(self->dev, self->fd, self->cli, off, len,
+				 ZCSEND_F_DROP | ZCSEND_F_NOTIFY, &sent));
+	ASSERT_EQ(len, sent);
+	/* The window may be smaller than the range (net.core.rmem_max). */
+	ASSERT_EQ(0, read_full(self->srv, self->got, len));
+	EXPECT_EQ(0, memcmp(self->got, self->data + off, len));
+	ASSERT_EQ(1, zc_wait_note(self->cli, &n, WAIT_MS));
+	EXPECT_EQ(id, n.lo);
+	EXPECT_EQ(id, n.hi);
+	EXPECT_EQ(1, n.copied);
+}
+
+/*
+ * After the notification the sent range is out of the cache, to whole
+ * pages inward (as POSIX_FADV_DONTNEED), and the rest of the file is not.
+ * The range is read cold just before the send, as a streaming server's
+ * is: its last pages are still in a CPU's LRU batch when it is sent.
+ */
+TEST_F(drop, sent_range)
+{
+	char buf[64];
+
+	/* Whole pages 16..143. */
+	ASSERT_EQ(0, recache(self->fd, 0, DFILE_SIZE, self->got));
+	ASSERT_EQ(DFILE_PAGES, cached(self->fd, 0, DFILE_PAGES));
+	drop_send(_metadata, self, 16 * PG, 128 * PG, 0);
+	EXPECT_EQ(0, cached(self->fd, 16, 128))
+		log_cached(_metadata, self->fd, 16, 128);
+	EXPECT_EQ(16, cached(self->fd, 0, 16));
+	EXPECT_EQ(DFILE_PAGES - 144, cached(self->fd, 144, DFILE_PAGES - 144));
+
+	/* Unaligned: pages 161..163 are whole in it, 160 and 164 are not. */
+	drop_send(_metadata, self, 160 * PG + 100, 4 * PG, 1);
+	EXPECT_EQ(1, cached(self->fd, 160, 1));
+	EXPECT_EQ(0, cached(self->fd, 161, 3));
+	EXPECT_EQ(1, cached(self->fd, 164, 1));
+
+	/* Up to end of file: the partial last page goes too. */
+	drop_send(_metadata, self, 200 * PG + 5, DFILE_SIZE - 200 * PG - 5,
+		  2);
+	EXPECT_EQ(1, cached(self->fd, 200, 1));
+	EXPECT_EQ(0, cached(self->fd, 201, DFILE_PAGES - 201));
+	EXPECT_EQ(DFILE_PAGES - 128 - 3 - (DFILE_PAGES - 201),
+		  cached(self->fd, 0, DFILE_PAGES));
+
+	/* DROP alone: dropped the same way, with no notification. */
+	ASSERT_EQ(0, recache(self->fd, 0, 64 * PG, self->got));
+	ASSERT_EQ(0, zc_sendfile(self->dev, self->fd, self->cli, 0, 64 * PG,
+				 ZCSEND_F_DROP, NULL));
+	ASSERT_EQ(0, read_full(self->srv, self->got, 64 * PG));
+	EXPECT_EQ(0, memcmp(self->got, self->data, 64 * PG));
+	{
+		int i;
+
+		for (i = 0; i < 100 && cached(self->fd, 0, 64); i++)
+			usleep(20000);
+	}
+	EXPECT_EQ(0, cached(self->fd, 0, 64));
+	EXPECT_EQ(-1, recv(self->cli, buf, 0, MSG_ERRQUEUE | MSG_DONTWAIT));
+	EXPECT_EQ(EAGAIN, errno);
+}
+
+/* SENDVEC: each file segment's range, with inline bytes between. */
+TEST_F(drop, sendvec)
+{
+	static const char hdr[] = "HTTP/1.1 200 OK\r\n\r\n";
+	struct zcsend_seg s[3] = {
+		{ .type = ZCSEND_SEG_INLINE, .addr = (uintptr_t)hdr,
+		  .length = sizeof(hdr) - 1 },
+		{ .type = ZCSEND_SEG_FILE, .fd = self->fd, .offset = 0,
+		  .length = 32 * PG },
+		{ .type = ZCSEND_SEG_FILE, .fd = self->fd, .offset = 100 * PG,
+		  .length = 8 * PG },
+	};
+	size_t len = sizeof(hdr) - 1 + 40 * PG;
+	struct zc_note n;
+	uint64_t sent = 0;
+
+	ASSERT_EQ(0, recache(self->fd, 0, DFILE_SIZE, self->got));
+	ASSERT_EQ(0, zc_sendvec(self->dev, self->cli, s, 3,
+				ZCSEND_F_DROP | ZCSEND_F_NOTIFY, &sent));
+	ASSERT_EQ(len, sent);
+	ASSERT_EQ(0, read_full(self->srv, self->got, len));
+	EXPECT_EQ(0, memcmp(self->got + sizeof(hdr) - 1, self->data, 32 * PG));
+	ASSERT_EQ(1, zc_wait_note(self->cli, &n, WAIT_MS));
+	EXPECT_EQ(0, n.lo);
+	EXPECT_EQ(0, n.hi);
+	EXPECT_EQ(0, cached(self->fd, 0, 32));
+	EXPECT_EQ(0, cached(self->fd, 100, 8));
+	EXPECT_EQ(DFILE_PAGES - 40, cached(self->fd, 0, DFILE_PAGES));
+}
+
+/*
+ * Busy pages are left: dirty ones (written, not synced) and ones another
+ * mapping has touched; the clean, unmapped rest of the range goes.
+ */
+TEST_F(drop, dirty_and_mapped_left)
+{
+	unsigned char *m;
+	volatile unsigned char sum = 0;
+	int i;
+
+	ASSERT_EQ(0, recache(self->fd, 0, DFILE_SIZE, self->got));
+	/* Pages 10..13 dirty, with new bytes the receiver must get. */
+	fill_pattern(self->data + 10 * PG, 4 * PG, 99);
+	ASSERT_EQ(0, zcsend_pwrite_all(self->fd, self->data + 10 * PG,
+				       4 * PG, 10 * PG));
+	/* Pages 40..47 mapped and touched. */
+	m = mmap(NULL, 8 * PG, PROT_READ, MAP_SHARED, self->fd, 40 * PG);
+	ASSERT_NE(MAP_FAILED, m);
+	for (i = 0; i < 8; i++)
+		sum += m[i * PG];
+	drop_send(_metadata, self, 0, 64 * PG, 0);
+	EXPECT_EQ(4, cached(self->fd, 10, 4));
+	EXPECT_EQ(8, cached(self->fd, 40, 8));
+	EXPECT_EQ(12, cached(self->fd, 0, 64));
+	munmap(m, 8 * PG);
+	(void)sum;
+}
+
+/*
+ * Under overlayfs the pages are the lower file's (the overlay's own mapping
+ * stays empty): they are dropped there.
+ */
+TEST_F(drop, overlay)
+{
+	char ovl[96], path[128];
+	struct zc_note n;
+	uint64_t sent = 0;
+	int fd;
+
+	snprintf(ovl, sizeof(ovl), "%s/ovl", self->dir);
+	ASSERT_EQ(0, zcsend_run("mkdir -p %s %s/lower %s/upper %s/work && "
+				"ln %s/f %s/lower/f && mount -t overlay overlay "
+				"-o lowerdir=%s/lower,upperdir=%s/upper,"
+				"workdir=%s/work %s", ovl, self->mnt,
+				self->mnt, self->mnt, self->mnt, self->mnt,
+				self->mnt, self->mnt, self->mnt, ovl));
+	snprintf(path, sizeof(path), "%s/f", ovl);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, recache(self->fd, 0, DFILE_SIZE, self->got));
+	ASSERT_EQ(0, zc_sendfile(self->dev, fd, self->cli, 0, 64 * PG,
+				 ZCSEND_F_DROP | ZCSEND_F_NOTIFY, &sent));
+	ASSERT_EQ(64 * PG, sent);
+	ASSERT_EQ(0, read_full(self->srv, self->got, 64 * PG));
+	EXPECT_EQ(0, memcmp(self->got, self->data, 64 * PG));
+	ASSERT_EQ(1, zc_wait_note(self->cli, &n, WAIT_MS));
+	EXPECT_EQ(0, cached(self->fd, 0, 64))
+		log_cached(_metadata, self->fd, 0, 64);
+	EXPECT_EQ(DFILE_PAGES - 64, cached(self->fd, 0, DFILE_PAGES));
+	close(fd);
+	zcsend_run("umount %s", ovl);
 }
 
 ZCSEND_TEST_MAIN

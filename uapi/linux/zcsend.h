@@ -44,6 +44,9 @@
  * ZCSEND_F_NOTIFY: queue a release notification on the socket's error
  *	queue once the network stack holds no reference to any of the
  *	call's file pages (see "DOC: release notifications" below).
+ * ZCSEND_F_DROP: once the network stack holds no reference to the call's
+ *	file pages, drop its clean pages from the page cache (see "DOC:
+ *	drop after send (ZCSEND_F_DROP)" below).
  *
  * Any other bit set: EINVAL.
  */
@@ -52,8 +55,10 @@
 #define ZCSEND_F_MORE		0x4U
 #define ZCSEND_F_NOWAIT		0x8U
 #define ZCSEND_F_NOTIFY		0x10U
+#define ZCSEND_F_DROP		0x20U
 #define ZCSEND_F_ALL		(ZCSEND_F_NONBLOCK | ZCSEND_F_NOSIGNAL | \
-				 ZCSEND_F_MORE | ZCSEND_F_NOWAIT | ZCSEND_F_NOTIFY)
+				 ZCSEND_F_MORE | ZCSEND_F_NOWAIT | \
+				 ZCSEND_F_NOTIFY | ZCSEND_F_DROP)
 
 /**
  * DOC: ZCSEND_F_NOWAIT
@@ -138,6 +143,42 @@
  * the kernel clears its SOCK_SUPPORT_ZC) is refused with EOPNOTSUPP. The
  * flag applies to the file pages of both ioctls; on Linux 6.1 such a call
  * hands TCP one sendmsg() per batch instead of one sendpage per page.
+ */
+
+/**
+ * DOC: drop after send (ZCSEND_F_DROP)
+ *
+ * For a file sent once (a catalogue streamed past a hot set), so that it
+ * does not push the hot set out of the page cache (FreeBSD's SF_NOCACHE).
+ * The call's file pages go to TCP as zero-copy sends, as with
+ * ZCSEND_F_NOTIFY (the flags can be given alone or together). Once the
+ * network stack holds no reference to any of them, the module drops the
+ * call's pages from the page cache of the real file (the upper or lower
+ * file under overlayfs), in process context, shortly after the release.
+ *
+ * What is dropped: the whole pages of each range the call queued (a short
+ * call's range ends where it stopped), rounded inward as
+ * POSIX_FADV_DONTNEED rounds: a page only partly in the range is kept,
+ * except the last page of the file when the range reaches end of file.
+ * Ranges of one file that follow each other within one call (SENDVEC
+ * segments) count as one. Only clean, unmapped pages that nobody else
+ * holds go, as invalidate_mapping_pages() drops them: dirty pages (not yet
+ * written back, and no writeback is started for them), pages under
+ * writeback, pages mapped by any process, and pages another call or
+ * socket still holds are left. Pages of tmpfs and ramfs, the file's only
+ * copy, are never dropped.
+ *
+ * With ZCSEND_F_NOTIFY too, the notification is queued after the drop:
+ * once it is read, the call's droppable pages are gone. ZCSEND_F_DROP alone
+ * queues nothing on the error queue, takes no MSG_ZEROCOPY id and charges
+ * nothing to RLIMIT_MEMLOCK; each pending call holds a small allocation and
+ * a reference on each of its files (closing them does not free them) until
+ * its drop has run.
+ *
+ * A socket that cannot take zero-copy sends (kTLS, a sockmap) is refused
+ * with EOPNOTSUPP, as for ZCSEND_F_NOTIFY; ENOMEM when the call's state
+ * cannot be allocated. On Linux 6.1 such a call hands TCP one sendmsg()
+ * per batch instead of one sendpage per page.
  */
 
 /**
@@ -267,7 +308,8 @@ struct zcsend_vec {
  *		(checked before anything is sent)
  *   ENOTSOCK	sock_fd is not a socket
  *   EOPNOTSUPP	a socket that is not TCP over IPv4/IPv6 (UDP, UNIX, ...),
- *		or ZCSEND_F_NOTIFY on one that cannot send zero-copy (kTLS)
+ *		or ZCSEND_F_NOTIFY or ZCSEND_F_DROP on one that cannot send
+ *		zero-copy (kTLS)
  *   ENOBUFS	ZCSEND_F_NOTIFY past RLIMIT_MEMLOCK or net.core.optmem_max
  *   EPIPE	a socket not connected (or listening), or shut down for
  *		writing, or reset (and SIGPIPE unless ZCSEND_F_NOSIGNAL), as
