@@ -728,7 +728,7 @@ static void drop_send(struct __test_metadata *_metadata,
  * The range is read cold just before the send, as a streaming server's
  * is: its last pages are still in a CPU's LRU batch when it is sent.
  */
-TEST_F(drop, sent_range)
+TEST_F_TIMEOUT(drop, sent_range, 300)
 {
 	char buf[64];
 
@@ -773,7 +773,7 @@ TEST_F(drop, sent_range)
 }
 
 /* SENDVEC: each file segment's range, with inline bytes between. */
-TEST_F(drop, sendvec)
+TEST_F_TIMEOUT(drop, sendvec, 300)
 {
 	static const char hdr[] = "HTTP/1.1 200 OK\r\n\r\n";
 	struct zcsend_seg s[3] = {
@@ -806,7 +806,7 @@ TEST_F(drop, sendvec)
  * Busy pages are left: dirty ones (written, not synced) and ones another
  * mapping has touched; the clean, unmapped rest of the range goes.
  */
-TEST_F(drop, dirty_and_mapped_left)
+TEST_F_TIMEOUT(drop, dirty_and_mapped_left, 300)
 {
 	unsigned char *m;
 	volatile unsigned char sum = 0;
@@ -834,7 +834,7 @@ TEST_F(drop, dirty_and_mapped_left)
  * Under overlayfs the pages are the lower file's (the overlay's own mapping
  * stays empty): they are dropped there.
  */
-TEST_F(drop, overlay)
+TEST_F_TIMEOUT(drop, overlay, 300)
 {
 	char ovl[96], path[128];
 	struct zc_note n;
