@@ -93,6 +93,7 @@ extern const struct bench_workload workload_small;	/* transfer.c */
 extern const struct bench_workload workload_nginx;	/* nginx.c */
 extern const struct bench_workload workload_uring;	/* uring.c */
 extern const struct bench_workload workload_server;	/* server.c */
+extern const struct bench_workload workload_stream;	/* stream.c */
 
 /*
  * transfer.c: the methods' runner. Every case of the n workloads (each
