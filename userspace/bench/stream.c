@@ -579,7 +579,7 @@ static void print_table(int nruns, FILE *f)
 		fmt_bytes(b2, sizeof(b2), (double)opts.chunk), opts.hot_every,
 		fmt_bytes(b3, sizeof(b3), (double)opts.hot_file),
 		fmt_bytes(b4, sizeof(b4), (double)opts.hot_set), nruns);
-	fprintf(f, "%-9s %8s %9s %8s %8s\n", "mode", "MB/s", "CPU s/GiB", "hot hit", "hot full");
+	fprintf(f, "%-9s %8s %9s %8s %8s\n", "method", "MB/s", "CPU s/GiB", "hot hit", "hot full");
 	for (m = 0; m < ST_COUNT; m++) {
 		if (m == ST_DROP && unavail[0]) {
 			fprintf(f, "%-9s unavailable: %s\n", mode_names[m], unavail);
@@ -597,7 +597,7 @@ static void print_table(int nruns, FILE *f)
 	}
 	fprintf(f, "\n== stream: notifications, ZCSEND_IOC_SENDFILE plain and with ZCSEND_F_NOTIFY, %s per case, medians of %d runs\n",
 		fmt_bytes(b1, sizeof(b1), (double)opts.notify_bytes), nruns);
-	fprintf(f, "%-9s %10s %10s %8s\n", "object", "plain MB/s", "notify MB/s", "ratio");
+	fprintf(f, "%-9s %10s %11s %8s\n", "object", "plain MB/s", "notify MB/s", "ratio");
 	for (c = 0; c < NC_COUNT; c++) {
 		fmt_bytes(b2, sizeof(b2), (double)(c == NC_BULK ? opts.bulk : opts.small));
 		if (unavail[0])
@@ -605,7 +605,7 @@ static void print_table(int nruns, FILE *f)
 		else if (nfailure[0])
 			fprintf(f, "%-9s failed: %s\n", nc_names[c], nfailure);
 		else
-			fprintf(f, "%-9s %10.1f %10.1f %8.3f\n", nc_names[c], nmedian(c, 0, nruns),
+			fprintf(f, "%-9s %10.1f %11.1f %8.3f\n", nc_names[c], nmedian(c, 0, nruns),
 				nmedian(c, 1, nruns), nmedian(c, 2, nruns));
 	}
 	fprintf(f, "\nLegend:\n");
