@@ -90,7 +90,7 @@ struct st_run {
 struct nc_run {
 	int ok;
 	double mbps[2];	/* plain, notify */
-	uint64_t calls, notified;
+	uint64_t calls, notified, copied;
 };
 
 static struct st_run *res;	/* [mode][run] */
@@ -422,7 +422,7 @@ static int run_mode(enum st_mode m, struct st_run *r, char *err, size_t elen)
 
 /* ---- the notification case ---- */
 
-static uint64_t notified;
+static uint64_t notified, copied;
 
 /* Read what the error queue holds; block (up to 10 s) if block. 0, or -1
  * with errno. */
@@ -452,8 +452,12 @@ static int drain(int s, int block)
 		for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
 			ee = (struct sock_extended_err *)CMSG_DATA(cm);
 			if (cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_RECVERR &&
-			    ee->ee_origin == SO_EE_ORIGIN_ZEROCOPY)
+			    ee->ee_origin == SO_EE_ORIGIN_ZEROCOPY) {
 				notified += (uint64_t)(ee->ee_data - ee->ee_info) + 1;
+				/* the stack copied the pages: loopback does */
+				if (ee->ee_code & SO_EE_CODE_ZEROCOPY_COPIED)
+					copied += (uint64_t)(ee->ee_data - ee->ee_info) + 1;
+			}
 		}
 		block = 0;
 	}
@@ -480,6 +484,7 @@ static double nc_send(int c, int notify, uint64_t *calls, char *err, size_t elen
 	if (s < 0)
 		return -1;
 	notified = 0;
+	copied = 0;
 	*calls = 0;
 	t0 = now();
 	for (i = 0; i < n && !bench_stop_signal; i++) {
@@ -516,10 +521,11 @@ static void run_notify(int run)
 		if (nfailure[0])
 			return;
 		r->notified = notified;
+		r->copied = copied;
 		r->ok = 1;
-		fprintf(stderr, "stream notify %-5s run %d: plain %.1f MB/s, notify %.1f MB/s (%.3fx), %" PRIu64 " calls, %" PRIu64 " notified\n",
+		fprintf(stderr, "stream notify %-5s run %d: plain %.1f MB/s, notify %.1f MB/s (%.3fx), %" PRIu64 " calls, %" PRIu64 " notified, %" PRIu64 " copied\n",
 			nc_names[c], run + 1, r->mbps[0], r->mbps[1], r->mbps[1] / r->mbps[0],
-			r->calls, r->notified);
+			r->calls, r->notified, r->copied);
 	}
 }
 
@@ -657,9 +663,9 @@ static void print_json(int nruns, int complete, FILE *f)
 		for (i = 0; !unavail[0] && i < nruns; i++) {
 			const struct nc_run *r = &NRES(c, i);
 
-			fprintf(f, "%s{\"ok\": %s, \"plain_mbps\": %.3f, \"notify_mbps\": %.3f, \"calls\": %" PRIu64 ", \"notified\": %" PRIu64 "}",
+			fprintf(f, "%s{\"ok\": %s, \"plain_mbps\": %.3f, \"notify_mbps\": %.3f, \"calls\": %" PRIu64 ", \"notified\": %" PRIu64 ", \"copied\": %" PRIu64 "}",
 				i ? ", " : "", r->ok ? "true" : "false", r->mbps[0], r->mbps[1],
-				r->calls, r->notified);
+				r->calls, r->notified, r->copied);
 		}
 		fprintf(f, "]}");
 	}
