@@ -17,6 +17,7 @@
 static const struct bench_workload *const workloads[] = {
 	&workload_bulk, &workload_small, &workload_nginx,
 	&workload_uring, &workload_server,
+	&workload_stream,
 };
 #define NWORKLOADS	((int)(sizeof(workloads) / sizeof(workloads[0])))
 #define MAX_PENDING	32

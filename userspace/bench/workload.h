@@ -9,7 +9,9 @@
  *               a header each);
  *   nginx.c     a runner of its own: nginx served three ways under wrk;
  *   server.c    a runner of its own: an epoll server on a slow disk, four
- *               ways around page-cache misses (issue 22).
+ *               ways around page-cache misses (issue 22);
+ *   stream.c    a runner of its own: a catalogue streamed once past a hot
+ *               set, and what release notifications cost (issue 24).
  *
  * Adding a workload is one entry: its name, its own options, and either
  * the files of its cases (then the methods' runner measures it) or a run
@@ -93,6 +95,7 @@ extern const struct bench_workload workload_small;	/* transfer.c */
 extern const struct bench_workload workload_nginx;	/* nginx.c */
 extern const struct bench_workload workload_uring;	/* uring.c */
 extern const struct bench_workload workload_server;	/* server.c */
+extern const struct bench_workload workload_stream;	/* stream.c */
 
 /*
  * transfer.c: the methods' runner. Every case of the n workloads (each

@@ -263,6 +263,43 @@ else
 	ktap_test_skip "server JSON and shape: no python3"
 fi
 
+# The stream workload (issue 24): a tiny run on loopback, no module (drop
+# and the notification case are unavailable on the host), no root.
+expect 2 "runs on loopback only" "stream refuses other routes" -- --workload stream --route veth
+"$TOOL" bench --workload stream --catalogue 4M --hot-set 256K --hot-file 64K --bulk 1M \
+	--notify-bytes 2M --runs 1 --dir "$WORK" --json="$WORK/stream.json" \
+	> "$WORK/stream.txt" 2> "$WORK/stream.err"
+st=$?
+ok $st "a tiny stream run exits 0"
+[ $st = 0 ] || sed 's/^/# /' "$WORK/stream.err"
+if command -v python3 > /dev/null; then
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["complete"] and d["hot_files"] == 4, d
+n = d["catalogue"] // d["chunk"]
+for m in d["modes"]:
+    if not m["available"]:
+        assert m["mode"] == "drop" and m["reason"], m
+        continue
+    assert not m["error"] and len(m["runs"]) == 1, m
+    for r in m["runs"]:
+        assert r["ok"], r
+        assert r["bytes"] == d["catalogue"] + r["hot_requests"] * d["hot_file"], r
+        assert r["hot_requests"] == n * d["hot_every"], r
+        assert r["hot_pages_resident"] <= r["hot_pages"] and 0 <= r["hot_hit_ratio"] <= 1, r
+' "$WORK/stream.json" 2>&1 | sed 's/^/# /'
+	ok "${PIPESTATUS[0]}" "stream JSON: every byte received, every hot response counted"
+	python3 "$TOP/userspace/bench/tests/bench_shape.py" --check \
+		"$TOP/userspace/bench/tests/bench-shape-stream.txt" "$WORK/stream.txt" \
+		"$WORK/stream.json" > "$WORK/stream.diff" 2>&1
+	st=$?
+	sed 's/^/# /' "$WORK/stream.diff"
+	ok $st "stream table columns, rows and JSON keys as in bench-shape-stream.txt"
+else
+	ktap_test_skip "stream JSON and shape: no python3"
+fi
+
 ls "$WORK"/zcsend-bench.* > /dev/null 2>&1
 [ $? != 0 ]; ok $? "test files removed after the run"
 

@@ -22,7 +22,7 @@ def table_shape(text):
         if line.startswith("== "):
             out.add("title " + re.sub(r"[0-9][0-9.]*", "N", line))
             section = None
-        elif line.startswith("method ") or line.startswith("CPU copies/B "):
+        elif line.startswith(("method ", "object ", "CPU copies/B ")):
             section = line.split()[0]
             out.add("header " + " ".join(line.split()))
         elif section and line.strip() and not line.startswith(" "):
