@@ -214,35 +214,24 @@ static int get_stats(struct zc_genl *g, uint64_t *v)
 #define STAT_DELTA(a, b, id)	((b)[id] - (a)[id])
 
 /*
- * io-wq worker threads of this process ("iou-wrk-PID" in /proc/self/task).
- * io_uring creates the first one in the submitting task when it punts a
- * request, before io_uring_enter() returns, and the last one stays: so a
- * test process that has punted nothing has none. Return: count, or -1.
+ * io-wq worker threads of this process: its threads but the main one (the
+ * test makes none of its own). io_uring creates the first worker in the
+ * submitting task when it punts a request, before io_uring_enter()
+ * returns, and the last one stays: so a test process that has punted
+ * nothing has none. (Not by name: a new worker names itself "iou-wrk-PID"
+ * only once it runs.) Return: count, or -1.
  */
 static int iowq_workers(void)
 {
 	DIR *d = opendir("/proc/self/task");
 	struct dirent *e;
-	char path[300], comm[32];
 	int n = 0;
 
 	if (!d)
 		return -1;
-	while ((e = readdir(d))) {
-		FILE *f;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
-			 e->d_name);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		if (fgets(comm, sizeof(comm), f) &&
-		    !strncmp(comm, "iou-wrk", 7))
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.' && atoi(e->d_name) != getpid())
 			n++;
-		fclose(f);
-	}
 	closedir(d);
 	return n;
 }
