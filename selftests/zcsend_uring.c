@@ -685,7 +685,8 @@ TEST_F(ring, nonblock_cached_completes_inline)
  * result is what the non-blocking ioctl gives (here all of it), the call
  * counted once, no miss. Range first, then a vector.
  */
-TEST_F(ring, nonblock_uncached_finishes_in_iowq)
+/* mkfs and mount take most of a minute on the debug kernel. */
+TEST_F_TIMEOUT(ring, nonblock_uncached_finishes_in_iowq, 180)
 {
 	char dir[] = "/tmp/zcsend-uring.XXXXXX", path[64];
 	const uint64_t off = 4096 + 9, len = zcsend_scaled() ? 20000 : 150000;
