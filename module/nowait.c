@@ -162,6 +162,7 @@ size_t zcsend_nowait_cached(struct file *file, loff_t pos, size_t len)
  * @file: the file
  * @pos: offset of the missing page's bytes
  * @len: bytes of the range left from @pos
+ * @d: the call's counts (committed only if the call's result is posted)
  *
  * Starts readahead for the rest of the range, as POSIX_FADV_WILLNEED does
  * (overlayfs forwards it to the real file): the pages are allocated and
@@ -169,11 +170,12 @@ size_t zcsend_nowait_cached(struct file *file, loff_t pos, size_t len)
  * waited for. tmpfs has nothing to read ahead (a miss there is a page in
  * swap, which the call without the flag brings back).
  */
-void zcsend_nowait_miss(struct file *file, loff_t pos, size_t len)
+void zcsend_nowait_miss(struct file *file, loff_t pos, size_t len,
+			struct zcsend_stats_delta *d)
 {
-	zcsend_stat_add(ZCSEND_A_STATS_NOWAIT_MISSES, 1);
+	d->val[ZCSEND_A_STATS_NOWAIT_MISSES]++;
 	if (zcsend_is_tmpfs(zcsend_real_inode(file)))
 		return;
 	if (!vfs_fadvise(file, pos, len, POSIX_FADV_WILLNEED))
-		zcsend_stat_add(ZCSEND_A_STATS_NOWAIT_READAHEADS, 1);
+		d->val[ZCSEND_A_STATS_NOWAIT_READAHEADS]++;
 }

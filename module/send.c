@@ -803,7 +803,7 @@ static ssize_t zcsend_send_range(struct zcsend_tx *tx, struct file *file,
 			n = zcsend_nowait_cached(file, pos + done, n);
 			if (!n) {
 				zcsend_nowait_miss(file, pos + done,
-						   len - done);
+						   len - done, &tx->stats);
 				ret = -EBUSY;
 				break;
 			}
@@ -933,6 +933,33 @@ static int zcsend_sock_appends(struct socket *sock)
 	return sock->file->f_flags & O_APPEND ? -EINVAL : 0;
 }
 
+/*
+ * The inline issue of an io_uring command (uring.c) runs a non-blocking
+ * call with @punt set, and looks the page cache up as ZCSEND_F_NOWAIT does
+ * whether or not the caller asked for it. A page-cache miss the caller did
+ * not ask ZCSEND_F_NOWAIT for must not end the call with EBUSY: the
+ * attempt is given up (*@punt) and io-wq issues the command again, reading
+ * from the disk. The attempt must leave no trace then, or the retry would
+ * count the call twice: nothing sent, no counter committed (its counts are
+ * still only in the call's sum), no read or write accounted. The readahead
+ * the miss started stays: it is what the retry reads.
+ */
+static bool zcsend_may_punt(const bool *punt, u32 flags)
+{
+	return punt && !(flags & ZCSEND_F_NOWAIT);
+}
+
+/* After the send: give the attempt up? Return: true when it is punted. */
+static bool zcsend_tx_punt(struct zcsend_tx *tx, bool *punt, u32 flags,
+			   ssize_t ret)
+{
+	if (ret != -EBUSY || !zcsend_may_punt(punt, flags))
+		return false;
+	memset(&tx->stats, 0, sizeof(tx->stats));
+	*punt = true;
+	return true;
+}
+
 /**
  * zcsend_file_in() - copy in a call's struct zcsend_file
  * @k: the copy
@@ -952,6 +979,8 @@ int zcsend_file_in(struct zcsend_file *k, const void __user *arg)
  * zcsend_sendfile() - ZCSEND_IOC_SENDFILE and ZCSEND_URING_CMD_SENDFILE
  * @kp: the caller's struct, copied in by zcsend_file_in()
  * @arg: user pointer to the caller's struct, for the output fields
+ * @punt: NULL, or the inline issue of an io_uring command (see
+ *        zcsend_may_punt()), whose attempt is given up when set on return
  *
  * Sends a file range to a connected TCP socket from the page cache, as
  * documented in uapi/linux/zcsend.h. Only the output fields are written
@@ -962,7 +991,8 @@ int zcsend_file_in(struct zcsend_file *k, const void __user *arg)
  * Return: bytes queued, with @sent and @offset updated (0 when none was
  * asked for, or the range is past end of file), else a negative errno.
  */
-ssize_t zcsend_sendfile(const struct zcsend_file *kp, void __user *arg)
+ssize_t zcsend_sendfile(const struct zcsend_file *kp, void __user *arg,
+			bool *punt)
 {
 	struct zcsend_file __user *u = arg;
 	struct zcsend_file k = *kp;
@@ -980,8 +1010,13 @@ ssize_t zcsend_sendfile(const struct zcsend_file *kp, void __user *arg)
 				      &file, &len);
 	if (err)
 		return zcsend_refuse(err);
-	if (k.flags & ZCSEND_F_NOWAIT) {
+	if ((k.flags & ZCSEND_F_NOWAIT) || punt) {
 		err = zcsend_nowait_check(file);
+		if (err && zcsend_may_punt(punt, k.flags)) {
+			*punt = true;	/* the read could wait: not inline */
+			fdput(ffd);
+			return -EAGAIN;
+		}
 		if (err)
 			goto err_put_file;
 	}
@@ -1000,19 +1035,25 @@ ssize_t zcsend_sendfile(const struct zcsend_file *kp, void __user *arg)
 	err = zcsend_tx_init(&tx, sock, k.flags, len, 1);
 	if (err)
 		goto err_put_sock;
+	if (punt)
+		tx.nowait = true;
 
 	ret = zcsend_sock_appends(sock);
 	if (!ret)
 		ret = zcsend_send_range(&tx, file, k.offset, len,
 					tx.user_more);
-	zcsend_account_file(file, ret);
-	zcsend_account_sock(sock, ret);
+	if (zcsend_tx_punt(&tx, punt, k.flags, ret)) {
+		ret = -EAGAIN;
+	} else {
+		zcsend_account_file(file, ret);
+		zcsend_account_sock(sock, ret);
+	}
 
 	zcsend_tx_destroy(&tx, ret);
 	fdput(sfd);
 	fdput(ffd);
 	if (ret < 0)
-		return zcsend_fail(ret);
+		return punt && *punt ? ret : zcsend_fail(ret);
 
 	if (put_user(ret, &u->sent) || put_user(k.offset + ret, &u->offset))
 		return -EFAULT;
@@ -1040,7 +1081,7 @@ long zcsend_ioctl_sendfile(void __user *arg)
 
 	ret = zcsend_file_in(&k, arg);
 	if (!ret)
-		ret = zcsend_sendfile(&k, arg);
+		ret = zcsend_sendfile(&k, arg, NULL);
 	return ret < 0 ? ret : 0;
 }
 
@@ -1312,11 +1353,21 @@ static int zcsend_vec_arg_check(const struct zcsend_vec *k)
 	return 0;
 }
 
+static int zcsend_vsegs_nowait_check(const struct zcsend_vseg *vs, u32 nr)
+{
+	int err = 0;
+	u32 i;
+
+	for (i = 0; i < nr && !err; i++)
+		if (vs[i].file)
+			err = zcsend_nowait_check(vs[i].file);
+	return err;
+}
+
 static struct zcsend_vseg *zcsend_vec_prepare(struct zcsend_vec *k)
 {
 	struct zcsend_vseg *vs;
 	int err;
-	u32 i;
 
 	err = zcsend_vec_arg_check(k);
 	if (err)
@@ -1326,9 +1377,7 @@ static struct zcsend_vseg *zcsend_vec_prepare(struct zcsend_vec *k)
 	vs = zcsend_vsegs_get(k->segs, k->nr_segs);
 	if (IS_ERR(vs) || !(k->flags & ZCSEND_F_NOWAIT))
 		return vs;
-	for (i = 0; i < k->nr_segs && !err; i++)
-		if (vs[i].file)
-			err = zcsend_nowait_check(vs[i].file);
+	err = zcsend_vsegs_nowait_check(vs, k->nr_segs);
 	if (err) {
 		zcsend_vsegs_put(vs, k->nr_segs);
 		return ERR_PTR(err);
@@ -1355,6 +1404,7 @@ int zcsend_vec_in(struct zcsend_vec *k, const void __user *arg)
  * zcsend_sendvec() - ZCSEND_IOC_SENDVEC and ZCSEND_URING_CMD_SENDVEC
  * @kp: the caller's struct, copied in by zcsend_vec_in()
  * @arg: user pointer to the caller's struct, for the output fields
+ * @punt: as for zcsend_sendfile()
  *
  * Sends file ranges (from the page cache) and inline bytes (copied) to a
  * connected TCP socket in order, as documented in uapi/linux/zcsend.h. All
@@ -1363,7 +1413,8 @@ int zcsend_vec_in(struct zcsend_vec *k, const void __user *arg)
  * Return: bytes queued, with @sent, @segs_done and @seg_sent updated (0
  * when none was asked for), else a negative errno.
  */
-ssize_t zcsend_sendvec(const struct zcsend_vec *kp, void __user *arg)
+ssize_t zcsend_sendvec(const struct zcsend_vec *kp, void __user *arg,
+		       bool *punt)
 {
 	struct zcsend_vec __user *u = arg;
 	struct zcsend_vec k = *kp;
@@ -1377,6 +1428,12 @@ ssize_t zcsend_sendvec(const struct zcsend_vec *kp, void __user *arg)
 	vs = zcsend_vec_prepare(&k);
 	if (IS_ERR(vs))
 		return zcsend_refuse(PTR_ERR(vs));
+	if (zcsend_may_punt(punt, k.flags) &&
+	    zcsend_vsegs_nowait_check(vs, k.nr_segs)) {
+		*punt = true;	/* a read could wait: not inline */
+		zcsend_vsegs_put(vs, k.nr_segs);
+		return -EAGAIN;
+	}
 
 	/* Every output field written before anything is sent, as above. */
 	err = put_user(0, &u->sent) || put_user(0, &u->segs_done) ||
@@ -1391,17 +1448,22 @@ ssize_t zcsend_sendvec(const struct zcsend_vec *kp, void __user *arg)
 			     zcsend_vsegs_max_len(vs, k.nr_segs), k.nr_segs);
 	if (err)
 		goto err_put_sock;
+	if (punt)
+		tx.nowait = true;
 
 	ret = zcsend_sock_appends(sock);
 	if (!ret)
 		ret = zcsend_send_vsegs(&tx, vs, &k);
-	zcsend_account_sock(sock, ret);
+	if (zcsend_tx_punt(&tx, punt, k.flags, ret))
+		ret = -EAGAIN;
+	else
+		zcsend_account_sock(sock, ret);
 
 	zcsend_tx_destroy(&tx, ret);
 	fdput(sfd);
 	zcsend_vsegs_put(vs, k.nr_segs);
 	if (ret < 0)
-		return zcsend_fail(ret);
+		return punt && *punt ? ret : zcsend_fail(ret);
 
 	if (put_user(ret, &u->sent) || put_user(k.segs_done, &u->segs_done) ||
 	    put_user(k.seg_sent, &u->seg_sent))
@@ -1431,6 +1493,6 @@ long zcsend_ioctl_sendvec(void __user *arg)
 
 	ret = zcsend_vec_in(&k, arg);
 	if (!ret)
-		ret = zcsend_sendvec(&k, arg);
+		ret = zcsend_sendvec(&k, arg, NULL);
 	return ret < 0 ? ret : 0;
 }

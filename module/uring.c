@@ -90,42 +90,83 @@ static int zcsend_uring_read_sqe(struct io_uring_cmd *cmd,
 }
 
 /*
- * The inline issue must not sleep, and a send can sleep twice: on a full
- * socket (ZCSEND_F_NONBLOCK avoids it) and in the splice read of a page
- * not in the page cache (ZCSEND_F_NOWAIT avoids it). So every command goes
- * to io-wq for now. A command whose own flags are non-blocking could be
- * tried here with ZCSEND_F_NONBLOCK | ZCSEND_F_NOWAIT; what that needs
- * first: its -EAGAIN or -EBUSY must be posted (or punted) without the
- * io-wq retry counting the call a second time, and a result posted from
- * the inline issue must be tested on 6.1 (io_uring_cmd_done() there). A
- * blocking command must still be punted whole, since a short count from
- * here would end it early, where the ioctl would have waited.
- * Return: -EAGAIN (punt to io-wq).
+ * Run the ioctl's code on the caller's struct. @punt: NULL from io-wq;
+ * in the inline issue, set when the command is to be issued again from
+ * io-wq (see zcsend_uring_inline()).
+ * Return: bytes, or -errno.
  */
-static int zcsend_uring_inline(struct io_uring_cmd *cmd)
-{
-	return -EAGAIN;
-}
-
-/* Run the ioctl's code on the caller's struct. Return: bytes, or -errno. */
-static ssize_t zcsend_uring_send(u32 op, void __user *uarg)
+static ssize_t zcsend_uring_send(u32 op, void __user *uarg, bool *punt)
 {
 	union {
 		struct zcsend_file file;
 		struct zcsend_vec vec;
 	} k;
 	ssize_t ret;
+	u32 flags;
 
 	if (op == ZCSEND_URING_CMD_SENDFILE) {
 		ret = zcsend_file_in(&k.file, uarg);
-		if (!ret)
-			ret = zcsend_sendfile(&k.file, uarg);
+		flags = k.file.flags;
 	} else {
 		ret = zcsend_vec_in(&k.vec, uarg);
-		if (!ret)
-			ret = zcsend_sendvec(&k.vec, uarg);
+		flags = k.vec.flags;
 	}
-	return ret;
+	if (ret)
+		return ret;
+	/* Inline, only a non-blocking command is tried (see below). */
+	if (punt && !(flags & ZCSEND_F_NONBLOCK)) {
+		*punt = true;
+		return -EAGAIN;
+	}
+	if (op == ZCSEND_URING_CMD_SENDFILE)
+		return zcsend_sendfile(&k.file, uarg, punt);
+	return zcsend_sendvec(&k.vec, uarg, punt);
+}
+
+/*
+ * The inline issue must not sleep, and a send can sleep twice: on a full
+ * socket and in the splice read of a page not in the page cache. So only
+ * a command whose own flags hold ZCSEND_F_NONBLOCK is tried here (never
+ * one that relies on the socket's O_NONBLOCK alone), with the page cache
+ * looked up as ZCSEND_F_NOWAIT does (send.c: zcsend_may_punt()). It gets
+ * what the non-blocking ioctl gets, posted from here: bytes queued (fewer
+ * than asked when the socket fills, or when the page after a cached
+ * prefix is not cached: a short count the flag already allows), -EAGAIN
+ * for a full socket, any other errno. Only a miss at the first page to
+ * read, which the caller did not ask ZCSEND_F_NOWAIT for, is given up
+ * (it would be EBUSY) and goes to io-wq, which reads from the disk; so
+ * does a file whose cache cannot be looked up without waiting. The
+ * attempt given up counts nothing: the retry counts the call once.
+ *
+ * A blocking command always goes to io-wq: tried here, a full socket or a
+ * short send would have to be finished there, after part of the data had
+ * gone and been counted.
+ *
+ * -EAGAIN returned from here hands the command to io-wq, so a -EAGAIN
+ * result is posted with io_uring_cmd_done() (on both kernels) and
+ * -EIOCBQUEUED returned; that fails the linked requests as a returned
+ * errno does. Other results go through zcsend_uring_result(), as from
+ * io-wq (6.1 posts a count with io_uring_cmd_done() there too; inline,
+ * its completion is posted at once under the ring's lock, as ublk's are).
+ *
+ * Return: what ->uring_cmd returns.
+ */
+static int zcsend_uring_inline(struct io_uring_cmd *cmd,
+			       unsigned int issue_flags)
+{
+	bool punt = false;
+	ssize_t ret;
+
+	ret = zcsend_uring_send(cmd->cmd_op,
+				u64_to_user_ptr(zcsend_uring_pdu(cmd)->arg),
+				&punt);
+	if (punt)
+		return -EAGAIN;
+	if (ret == -EAGAIN) {
+		io_uring_cmd_done(cmd, ret, 0, issue_flags);
+		return -EIOCBQUEUED;
+	}
+	return zcsend_uring_result(cmd, ret, issue_flags);
 }
 
 /**
@@ -147,9 +188,10 @@ int zcsend_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags)
 			return err;
 	}
 	if (issue_flags & IO_URING_F_NONBLOCK)
-		return zcsend_uring_inline(cmd);
+		return zcsend_uring_inline(cmd, issue_flags);
 
 	ret = zcsend_uring_send(cmd->cmd_op,
-				u64_to_user_ptr(zcsend_uring_pdu(cmd)->arg));
+				u64_to_user_ptr(zcsend_uring_pdu(cmd)->arg),
+				NULL);
 	return zcsend_uring_result(cmd, ret, issue_flags);
 }

@@ -35,9 +35,11 @@ void zcsend_stats_exit(void);
 long zcsend_ioctl_sendfile(void __user *arg);
 long zcsend_ioctl_sendvec(void __user *arg);
 int zcsend_file_in(struct zcsend_file *k, const void __user *arg);
-ssize_t zcsend_sendfile(const struct zcsend_file *k, void __user *arg);
+ssize_t zcsend_sendfile(const struct zcsend_file *k, void __user *arg,
+			bool *punt);
 int zcsend_vec_in(struct zcsend_vec *k, const void __user *arg);
-ssize_t zcsend_sendvec(const struct zcsend_vec *k, void __user *arg);
+ssize_t zcsend_sendvec(const struct zcsend_vec *k, void __user *arg,
+		       bool *punt);
 unsigned int zcsend_batch_pages_get(void);
 int zcsend_batch_pages_set(unsigned int pages);
 
@@ -48,7 +50,8 @@ int zcsend_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags);
 /* ZCSEND_F_NOWAIT: what the page cache holds (nowait.c). */
 int zcsend_nowait_check(struct file *file);
 size_t zcsend_nowait_cached(struct file *file, loff_t pos, size_t len);
-void zcsend_nowait_miss(struct file *file, loff_t pos, size_t len);
+void zcsend_nowait_miss(struct file *file, loff_t pos, size_t len,
+			struct zcsend_stats_delta *d);
 
 /* ZCSEND_F_DROP: drop the call's pages once released (drop.c). */
 struct bio_vec;

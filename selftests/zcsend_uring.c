@@ -8,6 +8,13 @@
  * that move by exactly what was sent, and "zcsend send --uring" (with its
  * message when io_uring is disabled, on 6.12).
  *
+ * The inline issue: a ZCSEND_F_NONBLOCK command on cached pages completes
+ * in io_uring_enter() itself (its CQE is there when the submit returns,
+ * and no io-wq worker thread was made for it), a full socket's -EAGAIN is
+ * posted from there, counted once; a blocking command goes to io-wq; an
+ * uncached range (ext4 on a loop device, its cache dropped) is given up
+ * inline and sent from io-wq, counted once.
+ *
  * ZCSEND_SCALED=1 (the debug kernel): fewer ranges, every check still made.
  */
 #include <errno.h>
@@ -18,6 +25,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -203,6 +212,29 @@ static int get_stats(struct zc_genl *g, uint64_t *v)
 }
 
 #define STAT_DELTA(a, b, id)	((b)[id] - (a)[id])
+
+/*
+ * io-wq worker threads of this process: its threads but the main one (the
+ * test makes none of its own). io_uring creates the first worker in the
+ * submitting task when it punts a request, before io_uring_enter()
+ * returns, and the last one stays: so a test process that has punted
+ * nothing has none. (Not by name: a new worker names itself "iou-wrk-PID"
+ * only once it runs.) Return: count, or -1.
+ */
+static int iowq_workers(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.' && atoi(e->d_name) != getpid())
+			n++;
+	closedir(d);
+	return n;
+}
 
 FIXTURE(ring) {
 	struct io_uring ring;
@@ -523,6 +555,7 @@ TEST_F(ring, full_socket_finishes_in_iowq)
 		.offset = 5, .length = len, .flags = ZCSEND_F_NONBLOCK,
 	};
 	unsigned char *got = malloc(len);
+	uint64_t s0[ZC_NSTATS], s1[ZC_NSTATS], s2[ZC_NSTATS], s3[ZC_NSTATS];
 	struct io_uring_cqe *cqe;
 	size_t filled;
 	uint64_t ud;
@@ -533,29 +566,225 @@ TEST_F(ring, full_socket_finishes_in_iowq)
 	a.sock_fd = self->snd;
 	filled = fill_socket(self->snd);
 	ASSERT_LT(0, filled);
+	ASSERT_EQ(0, iowq_workers());
+	ASSERT_EQ(0, get_stats(self->g, s0));
 	EXPECT_EQ(-1, ioctl(self->dev, ZCSEND_IOC_SENDFILE, &a));
 	EXPECT_EQ(EAGAIN, errno);
-	EXPECT_EQ(-EAGAIN, run_cmd(&self->ring, self->dev,
-				   ZCSEND_URING_CMD_SENDFILE, &a));
+	ASSERT_EQ(0, get_stats(self->g, s1));
+	/* Non-blocking: the ioctl's answer, posted inline, counted once. */
+	ASSERT_EQ(0, queue_cmd(&self->ring, self->dev,
+			       ZCSEND_URING_CMD_SENDFILE, &a, 8, 0));
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	EXPECT_EQ(0, iowq_workers());
+	ASSERT_EQ(0, reap(&self->ring, CQE_WAIT_MS, &ud, &res));
+	EXPECT_EQ(8, ud);
+	EXPECT_EQ(-EAGAIN, res);
 	EXPECT_EQ(0, a.sent);
 	EXPECT_EQ(5, a.offset);
+	ASSERT_EQ(0, get_stats(self->g, s2));
+	EXPECT_EQ(1, STAT_DELTA(s0, s1, ZCSEND_A_STATS_CALLS));
+	EXPECT_EQ(1, STAT_DELTA(s0, s1, ZCSEND_A_STATS_ERR_AGAIN));
+	EXPECT_EQ(1, STAT_DELTA(s1, s2, ZCSEND_A_STATS_CALLS));
+	EXPECT_EQ(1, STAT_DELTA(s1, s2, ZCSEND_A_STATS_ERR_AGAIN));
+	EXPECT_EQ(0, STAT_DELTA(s1, s2, ZCSEND_A_STATS_NOWAIT_MISSES));
 
+	/* Blocking: to io-wq, where it waits; counted once, when done. */
 	a.flags = 0;
 	ASSERT_EQ(0, queue_cmd(&self->ring, self->dev,
 			       ZCSEND_URING_CMD_SENDFILE, &a, 9, 0));
 	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	EXPECT_LE(1, iowq_workers());
 	usleep(200000);
 	/* Still waiting for space, in an io-wq worker. */
 	EXPECT_EQ(-EAGAIN, io_uring_peek_cqe(&self->ring, &cqe));
 	ASSERT_EQ(0, drain(self->rcv, filled));
 	ASSERT_EQ(0, read_exact(self->rcv, got, len));
 	ASSERT_EQ(0, reap(&self->ring, CQE_WAIT_MS, &ud, &res));
+	ASSERT_EQ(0, get_stats(self->g, s3));
 	EXPECT_EQ(9, ud);
 	EXPECT_EQ((int)len, res);
 	EXPECT_EQ(len, a.sent);
 	EXPECT_EQ(5 + len, a.offset);
 	EXPECT_EQ(0, memcmp(got, self->data + 5, len));
+	EXPECT_EQ(1, STAT_DELTA(s2, s3, ZCSEND_A_STATS_CALLS));
+	EXPECT_EQ(0, STAT_DELTA(s2, s3, ZCSEND_A_STATS_ERR_AGAIN));
+	EXPECT_EQ(len, STAT_DELTA(s2, s3, ZCSEND_A_STATS_BYTES));
 	free(got);
+}
+
+/*
+ * A small cached response (ZCSEND_F_NONBLOCK), range and vector, completes
+ * in the submitting io_uring_enter(): its CQE is in the ring when the
+ * submit returns, and no io-wq worker was made (a punt makes one before
+ * the submit returns). Counted once each, with exactly its bytes.
+ */
+TEST_F(ring, nonblock_cached_completes_inline)
+{
+	static const char hdr[] = "HTTP/1.1 200 OK\r\n\r\n";
+	const uint64_t off = 777, len = 3000;
+	struct zcsend_file a = {
+		.size = sizeof(a), .file_fd = self->file, .sock_fd = self->snd,
+		.offset = off, .length = len, .flags = ZCSEND_F_NONBLOCK,
+	};
+	struct zcsend_seg segs[] = {
+		{ .type = ZCSEND_SEG_INLINE, .length = sizeof(hdr) - 1,
+		  .addr = (uintptr_t)hdr },
+		{ .type = ZCSEND_SEG_FILE, .fd = self->file, .offset = off,
+		  .length = len },
+	};
+	struct zcsend_vec v = {
+		.size = sizeof(v), .sock_fd = self->snd, .nr_segs = 2,
+		.segs = (uintptr_t)segs, .flags = ZCSEND_F_NONBLOCK,
+	};
+	const size_t vlen = sizeof(hdr) - 1 + len;
+	uint64_t s0[ZC_NSTATS], s1[ZC_NSTATS], s2[ZC_NSTATS];
+	unsigned char got[sizeof(hdr) - 1 + 3000];
+	struct io_uring_cqe *cqe;
+
+	ASSERT_EQ(0, iowq_workers());
+	ASSERT_EQ(0, get_stats(self->g, s0));
+	ASSERT_EQ(0, queue_cmd(&self->ring, self->dev,
+			       ZCSEND_URING_CMD_SENDFILE, &a, 1, 0));
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	ASSERT_EQ(0, io_uring_peek_cqe(&self->ring, &cqe));
+	EXPECT_EQ(1, cqe->user_data);
+	EXPECT_EQ((int)len, cqe->res);
+	io_uring_cqe_seen(&self->ring, cqe);
+	EXPECT_EQ(0, iowq_workers());
+	ASSERT_EQ(0, get_stats(self->g, s1));
+	EXPECT_EQ(len, a.sent);
+	EXPECT_EQ(off + len, a.offset);
+	ASSERT_EQ(0, read_exact(self->rcv, got, len));
+	EXPECT_EQ(0, memcmp(got, self->data + off, len));
+	EXPECT_EQ(1, STAT_DELTA(s0, s1, ZCSEND_A_STATS_CALLS));
+	EXPECT_EQ(len, STAT_DELTA(s0, s1, ZCSEND_A_STATS_BYTES));
+	EXPECT_EQ(0, STAT_DELTA(s0, s1, ZCSEND_A_STATS_NOWAIT_MISSES));
+
+	ASSERT_EQ(0, queue_cmd(&self->ring, self->dev,
+			       ZCSEND_URING_CMD_SENDVEC, &v, 2, 0));
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	ASSERT_EQ(0, io_uring_peek_cqe(&self->ring, &cqe));
+	EXPECT_EQ(2, cqe->user_data);
+	EXPECT_EQ((int)vlen, cqe->res);
+	io_uring_cqe_seen(&self->ring, cqe);
+	EXPECT_EQ(0, iowq_workers());
+	ASSERT_EQ(0, get_stats(self->g, s2));
+	EXPECT_EQ(vlen, v.sent);
+	EXPECT_EQ(2, v.segs_done);
+	ASSERT_EQ(0, read_exact(self->rcv, got, vlen));
+	EXPECT_EQ(0, memcmp(got, hdr, sizeof(hdr) - 1));
+	EXPECT_EQ(0, memcmp(got + sizeof(hdr) - 1, self->data + off, len));
+	EXPECT_EQ(1, STAT_DELTA(s1, s2, ZCSEND_A_STATS_CALLS));
+	EXPECT_EQ(vlen, STAT_DELTA(s1, s2, ZCSEND_A_STATS_BYTES));
+}
+
+/*
+ * A non-blocking command on a range not in the page cache (ext4 on a loop
+ * device, its cache dropped; no ZCSEND_F_NOWAIT): the inline attempt
+ * misses and is given up without a trace, io-wq reads the disk. The
+ * result is what the non-blocking ioctl gives (here all of it), the call
+ * counted once, no miss. Range first, then a vector.
+ */
+/* mkfs and mount take most of a minute on the debug kernel. */
+TEST_F_TIMEOUT(ring, nonblock_uncached_finishes_in_iowq, 180)
+{
+	char dir[] = "/tmp/zcsend-uring.XXXXXX", path[64];
+	const uint64_t off = 4096 + 9, len = zcsend_scaled() ? 20000 : 150000;
+	/* Beyond what the first range's reads can read ahead (128 KiB). */
+	const uint64_t voff = 640 * 1024 + 3;
+	uint64_t s0[ZC_NSTATS], s1[ZC_NSTATS], s2[ZC_NSTATS];
+	struct zcsend_file a = {
+		.size = sizeof(a), .sock_fd = self->snd,
+		.offset = off, .length = len, .flags = ZCSEND_F_NONBLOCK,
+	};
+	struct zcsend_seg seg = {
+		.type = ZCSEND_SEG_FILE, .offset = voff, .length = len,
+	};
+	struct zcsend_vec v = {
+		.size = sizeof(v), .sock_fd = self->snd, .nr_segs = 1,
+		.segs = (uintptr_t)&seg, .flags = ZCSEND_F_NONBLOCK,
+	};
+	unsigned char *got = malloc(len), *map;
+	unsigned char vec[(FILE_SIZE + 4095) / 4096];
+	int fd, wfd, ok;
+	size_t i;
+
+	ASSERT_NE(NULL, got);
+	ASSERT_EQ(0, iowq_workers());
+	/* Room for all of it: the non-blocking ioctl would send it whole. */
+	close(self->snd);
+	close(self->rcv);
+	ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &self->snd, &self->rcv, 1 << 20));
+	a.sock_fd = self->snd;
+	v.sock_fd = self->snd;
+	ASSERT_NE(NULL, mkdtemp(dir));
+	/* loop: a module on Debian's kernels, built in on the debug one. */
+	zcsend_run("modprobe loop 2>/dev/null || true");
+	ASSERT_EQ(0, zcsend_run("truncate -s 16M %s/img && "
+				"mkfs.ext4 -q -F %s/img >/dev/null 2>&1 && "
+				"mkdir %s/mnt && mount -o loop %s/img %s/mnt",
+				dir, dir, dir, dir, dir));
+	snprintf(path, sizeof(path), "%s/mnt/f", dir);
+	wfd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	ok = wfd >= 0 && !zcsend_pwrite_all(wfd, self->data, FILE_SIZE, 0) &&
+	     !fsync(wfd);
+	if (wfd >= 0)
+		close(wfd);
+	fd = ok ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd >= 0 && posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED))
+		ok = 0;
+	/* Nothing of the two ranges cached (mincore counts uptodate pages). */
+	map = fd >= 0 ? mmap(NULL, FILE_SIZE, PROT_READ, MAP_SHARED, fd, 0) :
+			MAP_FAILED;
+	if (map == MAP_FAILED || mincore(map, FILE_SIZE, vec))
+		ok = 0;
+	for (i = off / 4096; ok && i <= (off + len - 1) / 4096; i++)
+		if (vec[i] & 1)
+			ok = 0;
+	for (i = voff / 4096; ok && i <= (voff + len - 1) / 4096; i++)
+		if (vec[i] & 1)
+			ok = 0;
+	if (map != MAP_FAILED)
+		munmap(map, FILE_SIZE);
+	EXPECT_TRUE(ok);
+	if (!ok)
+		goto out;
+	a.file_fd = fd;
+	seg.fd = fd;
+
+	ASSERT_EQ(0, get_stats(self->g, s0));
+	EXPECT_EQ((int)len, run_cmd(&self->ring, self->dev,
+				    ZCSEND_URING_CMD_SENDFILE, &a));
+	ASSERT_EQ(0, get_stats(self->g, s1));
+	EXPECT_EQ(len, a.sent);
+	EXPECT_EQ(off + len, a.offset);
+	EXPECT_EQ(0, read_exact(self->rcv, got, len));
+	EXPECT_EQ(0, memcmp(got, self->data + off, len));
+	EXPECT_EQ(1, STAT_DELTA(s0, s1, ZCSEND_A_STATS_CALLS));
+	EXPECT_EQ(len, STAT_DELTA(s0, s1, ZCSEND_A_STATS_BYTES));
+	EXPECT_EQ(0, STAT_DELTA(s0, s1, ZCSEND_A_STATS_ERR_AGAIN));
+	EXPECT_EQ(0, STAT_DELTA(s0, s1, ZCSEND_A_STATS_ERR_OTHER));
+	EXPECT_EQ(0, STAT_DELTA(s0, s1, ZCSEND_A_STATS_NOWAIT_MISSES));
+	EXPECT_EQ(0, STAT_DELTA(s0, s1, ZCSEND_A_STATS_NOWAIT_READAHEADS));
+	/* The punt is what happened: io-wq ran it. */
+	EXPECT_LE(1, iowq_workers());
+
+	EXPECT_EQ((int)len, run_cmd(&self->ring, self->dev,
+				    ZCSEND_URING_CMD_SENDVEC, &v));
+	ASSERT_EQ(0, get_stats(self->g, s2));
+	EXPECT_EQ(len, v.sent);
+	EXPECT_EQ(1, v.segs_done);
+	EXPECT_EQ(0, read_exact(self->rcv, got, len));
+	EXPECT_EQ(0, memcmp(got, self->data + voff, len));
+	EXPECT_EQ(1, STAT_DELTA(s1, s2, ZCSEND_A_STATS_CALLS));
+	EXPECT_EQ(len, STAT_DELTA(s1, s2, ZCSEND_A_STATS_BYTES));
+	EXPECT_EQ(0, STAT_DELTA(s1, s2, ZCSEND_A_STATS_ERR_OTHER));
+	EXPECT_EQ(0, STAT_DELTA(s1, s2, ZCSEND_A_STATS_NOWAIT_MISSES));
+out:
+	if (fd >= 0)
+		close(fd);
+	free(got);
+	zcsend_run("umount %s/mnt; rm -rf %s", dir, dir);
 }
 
 /*

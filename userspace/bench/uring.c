@@ -6,7 +6,10 @@
  *
  *   uring_cmd     IORING_OP_URING_CMD on /dev/zcsend: one SQE per response
  *                 (ZCSEND_URING_CMD_SENDVEC, header segment + file segment;
- *                 ZCSEND_URING_CMD_SENDFILE for bulk)
+ *                 ZCSEND_URING_CMD_SENDFILE for bulk); blocking commands,
+ *                 which the module runs in io-wq, unless --cmd-nonblock:
+ *                 ZCSEND_F_NONBLOCK, which it runs inline, a short count
+ *                 or EAGAIN sending the rest of the response blocking
  *   uring_splice  IORING_OP_SEND of the header (MSG_MORE), then per 64 KiB
  *                 IORING_OP_SPLICE file -> pipe linked to pipe -> socket,
  *                 a pipe per connection
@@ -83,8 +86,9 @@ static struct {
 	uint64_t omin, omax;
 	int sqpoll;
 	int methods;		/* bit per enum ur_method */
+	int nonblock;		/* uring_cmd: ZCSEND_F_NONBLOCK first */
 } uo = {
-	7, 64 << 20, 256, 2048, 64, 256, 64, 0, 4 << 10, 64 << 10, 0, 0x1f,
+	7, 64 << 20, 256, 2048, 64, 256, 64, 0, 4 << 10, 64 << 10, 0, 0x1f, 0,
 };
 
 static const char *const case_names[UR_MAX_CASES] = { "bulk", "small", "many" };
@@ -174,6 +178,13 @@ static int set_sqpoll(const char *arg)
 	return 0;
 }
 
+static int set_nonblock(const char *arg)
+{
+	(void)arg;
+	uo.nonblock = 1;
+	return 0;
+}
+
 static const struct bench_option uring_options[] = {
 	{ "cases", "LIST", "bulk, small, many (default all three)", set_cases },
 	{ "uring-method", "LIST", "uring_cmd, uring_splice, uring_send_zc, sendfile, zcsend (default all)",
@@ -189,6 +200,9 @@ static const struct bench_option uring_options[] = {
 	{ "wait", "N", "each io_uring_enter waits for N CQEs (default: every CQE owed)", set_wait },
 	{ "sqpoll", NULL, "IORING_SETUP_SQPOLL: no io_uring_enter while the SQ thread is awake",
 	  set_sqpoll },
+	{ "cmd-nonblock", NULL,
+	  "uring_cmd: ZCSEND_F_NONBLOCK (completes inline); after a short count or EAGAIN "
+	  "the rest of that response goes blocking (io-wq)", set_nonblock },
 	{ NULL, NULL, NULL, NULL },
 };
 
@@ -475,6 +489,7 @@ struct ur_conn {
 	struct zcsend_vec vec;
 	struct zcsend_seg seg[2];
 	struct zcsend_file zf;
+	int blocking;		/* --cmd-nonblock: the rest goes blocking */
 };
 
 struct ur_ctx {
@@ -530,6 +545,7 @@ static int conn_next(struct ur_ctx *x, struct ur_conn *c)
 	c->hdr_done = 0;
 	c->file_done = 0;
 	c->t0 = 0;
+	c->blocking = 0;
 	return 0;
 }
 
@@ -547,6 +563,34 @@ static struct io_uring_sqe *get_sqe(struct ur_ctx *x, unsigned long ci, int i,
 	c->sq[i].file = file;
 	sqe->user_data = ((uint64_t)ci << 20) | ((uint64_t)i << 4) | k;
 	return sqe;
+}
+
+static uint32_t cmd_flags(const struct ur_conn *c)
+{
+	return uo.nonblock && !c->blocking ? ZCSEND_F_NONBLOCK : 0;
+}
+
+/*
+ * --cmd-nonblock: a non-blocking command may queue less than asked (a
+ * full socket: -EAGAIN, 0 bytes). Take what it queued; the rest of the
+ * response goes as a blocking command, which waits in io-wq.
+ * Return: whether the CQE was such a short one (and is accounted).
+ */
+static int cmd_short(struct ur_ctx *x, struct ur_conn *c, const struct ur_sqe *s, int res)
+{
+	uint32_t h;
+
+	if (!uo.nonblock || c->blocking || (res < 0 && res != -EAGAIN) ||
+	    (res >= 0 && (uint32_t)res >= s->expect))
+		return 0;
+	if (res < 0)
+		res = 0;
+	h = (uint32_t)res < s->hdr ? (uint32_t)res : s->hdr;
+	c->hdr_done += h;
+	c->file_done += (uint32_t)res - h;
+	x->bytes += (uint32_t)res;
+	c->blocking = 1;
+	return 1;
 }
 
 /* uring_cmd: the rest of the response in one command. */
@@ -581,6 +625,7 @@ static int chain_cmd(struct ur_ctx *x, unsigned long ci)
 		c->vec.sock_fd = c->sock;
 		c->vec.nr_segs = (uint32_t)n;
 		c->vec.segs = (uintptr_t)c->seg;
+		c->vec.flags = cmd_flags(c);
 		uc.arg = (uintptr_t)&c->vec;
 		sqe->cmd_op = ZCSEND_URING_CMD_SENDVEC;
 	} else {
@@ -590,6 +635,7 @@ static int chain_cmd(struct ur_ctx *x, unsigned long ci)
 		c->zf.sock_fd = c->sock;
 		c->zf.offset = c->file_done;
 		c->zf.length = frest;
+		c->zf.flags = cmd_flags(c);
 		uc.arg = (uintptr_t)&c->zf;
 		sqe->cmd_op = ZCSEND_URING_CMD_SENDFILE;
 	}
@@ -736,6 +782,8 @@ static int reap_one(struct ur_ctx *x, const struct io_uring_cqe *cqe)
 	} else {
 		c->pending--;
 		x->owed--;
+		if (k == K_CMD && cmd_short(x, c, s, cqe->res))
+			goto done;
 		if (cqe->res < 0)
 			return fail(x, cqe->res, k == K_CMD ? "uring_cmd" : k == K_F2P ||
 				    k == K_P2S ? "splice" : k == K_READ ? "read" : "send");
@@ -752,6 +800,7 @@ static int reap_one(struct ur_ctx *x, const struct io_uring_cqe *cqe)
 			x->owed++;
 		}
 	}
+done:
 	if (!c->pending && !c->notifs)
 		chain_done(x, c);
 	return 0;
