@@ -282,8 +282,13 @@ struct zcsend_drop *zcsend_drop_alloc(unsigned int max,
 	d->max = max;
 	zcsend_ubuf_init(&d->ubuf, &zcsend_drop_ops);
 	refcount_set(&d->ubuf.refcnt, 1);
-	/* As MSG_ZEROCOPY's and io_uring's: shared frags, never orphaned. */
-	d->ubuf.flags = SKBFL_ZEROCOPY_FRAG | SKBFL_DONT_ORPHAN;
+	/*
+	 * As MSG_ZEROCOPY's and io_uring's: zero-copy frags, never orphaned;
+	 * and page-cache pages another writer may change in flight, as
+	 * sendfile marks them, so a software checksum linearizes first.
+	 */
+	d->ubuf.flags = SKBFL_ZEROCOPY_FRAG | SKBFL_DONT_ORPHAN |
+			SKBFL_SHARED_FRAG;
 	INIT_DELAYED_WORK(&d->work, zcsend_drop_work);
 	if (notify) {
 		net_zcopy_get(notify);

@@ -387,6 +387,11 @@ static int zcsend_tx_notify_init(struct zcsend_tx *tx)
 	release_sock(sk);
 	if (!uarg)
 		return -ENOBUFS;	/* the socket's optmem_max */
+	/*
+	 * Page-cache pages, which a writer may change in flight: marked as
+	 * sendfile marks them, so a software checksum linearizes first.
+	 */
+	uarg->flags |= SKBFL_SHARED_FRAG;
 
 	/*
 	 * Without scatter-gather TCP copies, and marks only its own ubufs
@@ -949,11 +954,27 @@ static bool zcsend_may_punt(const bool *punt, u32 flags)
 	return punt && !(flags & ZCSEND_F_NOWAIT);
 }
 
-/* After the send: give the attempt up? Return: true when it is punted. */
+/* A signal (or io_uring's task_work: TIF_NOTIFY_SIGNAL) stopped the call. */
+static bool zcsend_interrupted(ssize_t ret)
+{
+	return ret == -EINTR || ret == -ERESTARTSYS ||
+	       ret == -ERESTARTNOINTR || ret == -ERESTARTNOHAND ||
+	       ret == -ERESTART_RESTARTBLOCK;
+}
+
+/*
+ * After the send: give the attempt up? Also when it was interrupted with
+ * nothing queued: the inline issue runs in the submitting task, whose
+ * signal_pending() is also true while io_uring has task_work for it, which
+ * splice_from_pipe_next() takes as a signal. The ioctl would be restarted;
+ * io-wq issues the command again instead.
+ * Return: true when it is punted.
+ */
 static bool zcsend_tx_punt(struct zcsend_tx *tx, bool *punt, u32 flags,
 			   ssize_t ret)
 {
-	if (ret != -EBUSY || !zcsend_may_punt(punt, flags))
+	if (!punt || (!(ret == -EBUSY && zcsend_may_punt(punt, flags)) &&
+		      !zcsend_interrupted(ret)))
 		return false;
 	memset(&tx->stats, 0, sizeof(tx->stats));
 	*punt = true;

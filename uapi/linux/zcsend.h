@@ -357,11 +357,16 @@ struct zcsend_vec {
  *
  * The command area is read once, when the command is first issued; the
  * struct at @arg and the fds in it are read when the command runs. A
- * command that cannot finish without blocking (a full socket, a page
- * cache miss) is finished by an io_uring worker thread, with the flags
- * the caller gave (ZCSEND_F_NONBLOCK still answers EAGAIN). Closing the
- * ring interrupts a command blocked on a full socket: it ends as the ioctl
- * ends on a signal (the bytes already queued, or EINTR). Links and drains
+ * blocking command (no ZCSEND_F_NONBLOCK) is finished by an io_uring
+ * worker thread. A ZCSEND_F_NONBLOCK command runs in the submitting task
+ * and answers as the non-blocking ioctl does (EAGAIN on a full socket),
+ * except on a page-cache miss: a miss at its first page goes to a worker
+ * thread (unless ZCSEND_F_NOWAIT asked for EBUSY), a miss after a cached
+ * part ends it with a short count, though the socket may have room.
+ * Closing the ring interrupts a command blocked on a full socket: it ends
+ * as the ioctl ends on a signal (the bytes already queued, or EINTR); an
+ * interruption of the inline attempt with nothing queued (a signal, or
+ * io_uring's own task_work) sends the command to a worker. Links and drains
  * work as for any request; a short count does not break a link.
  *
  * On 6.12 kernels before the fix of upstream commit d6211ebbdaa5
