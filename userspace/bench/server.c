@@ -157,27 +157,16 @@ struct srv {
 	struct rusage cl_ru0, cl_ru1;
 };
 
-static double now(void)
-{
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static double tv_secs(struct timeval tv)
-{
-	return (double)tv.tv_sec + (double)tv.tv_usec * 1e-6;
-}
 
 static double ru_usr(const struct rusage *ru)
 {
-	return tv_secs(ru->ru_utime);
+	return bench_tv_secs(ru->ru_utime);
 }
 
 static double ru_sys(const struct rusage *ru)
 {
-	return tv_secs(ru->ru_stime);
+	return bench_tv_secs(ru->ru_stime);
 }
 
 static int failed(struct srv *s)
@@ -469,7 +458,7 @@ static void issue(struct srv *s, struct cconn *cc)
 	cc->hot = set.hot == set.n || rnd(s) % 100 < s->o->hot_share;
 	file = (uint32_t)(cc->hot ? rnd(s) % set.hot : set.hot + rnd(s) % (set.n - set.hot));
 	cc->left = set.file_size;
-	cc->t0 = now();
+	cc->t0 = bench_now();
 	n = send(cc->fd, &file, sizeof(file), 0);
 	if (n != sizeof(file))
 		fail(s, "client send", n < 0 ? errno : EIO);
@@ -493,7 +482,7 @@ static int push(double **v, size_t *n, size_t *cap, double x)
 /* A body read to its end: timed, and the next request unless time is up. */
 static int answered(struct srv *s, struct cconn *cc, double deadline)
 {
-	double t = now();
+	double t = bench_now();
 	int err;
 
 	s->t_end = t;
@@ -519,14 +508,14 @@ static void *client(void *arg)
 	int k, n;
 
 	getrusage(RUSAGE_THREAD, &s->cl_ru0);
-	s->t_start = now();
+	s->t_start = bench_now();
 	s->t_end = s->t_start;
 	deadline = s->t_start + (double)s->o->duration;
 	for (i = 0; i < s->o->connections; i++)
 		issue(s, &s->cc[i]);
 	while (inflight && !failed(s)) {
 		/* A body that never completes is a failure, not a hang. */
-		if (now() > deadline + 10.0 * (double)(s->o->duration + 1))
+		if (bench_now() > deadline + 10.0 * (double)(s->o->duration + 1))
 			fail(s, "requests in flight did not complete", ETIMEDOUT);
 		n = epoll_wait(s->cep, ev, 64, 100);
 		if (n < 0 && errno != EINTR)

@@ -104,13 +104,6 @@ static int *hot_fd;
 static void **hot_map;
 static unsigned long nhot;
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static double ru_cpu(const struct rusage *ru)
 {
@@ -379,7 +372,7 @@ static int run_mode(enum st_mode m, struct st_run *r, char *err, size_t elen)
 	if (s < 0)
 		return -1;
 	getrusage(RUSAGE_SELF, &ru0);
-	t0 = now();
+	t0 = bench_now();
 	for (off = 0; off < opts.catalogue && !bench_stop_signal; off += len) {
 		len = opts.catalogue - off < opts.chunk ? opts.catalogue - off : opts.chunk;
 		if (m == ST_DROP ? zc_send(s, cat_fd, off, len, ZCSEND_F_DROP, NULL, NULL) :
@@ -406,7 +399,7 @@ static int run_mode(enum st_mode m, struct st_run *r, char *err, size_t elen)
 			break;
 	}
 	got = finish_rx(&rx, s);
-	r->secs = now() - t0;
+	r->secs = bench_now() - t0;
 	getrusage(RUSAGE_SELF, &ru1);
 	if (!err[0] && got != sent)
 		snprintf(err, elen, "sent %" PRIu64 " bytes, received %" PRIu64, sent, got);
@@ -486,7 +479,7 @@ static double nc_send(int c, int notify, uint64_t *calls, char *err, size_t elen
 	notified = 0;
 	copied = 0;
 	*calls = 0;
-	t0 = now();
+	t0 = bench_now();
 	for (i = 0; i < n && !bench_stop_signal; i++) {
 		if (zc_send(s, fd, 0, size, notify ? ZCSEND_F_NOTIFY : 0, calls, full) ||
 		    (notify && drain(s, 0))) {
@@ -501,7 +494,7 @@ static double nc_send(int c, int notify, uint64_t *calls, char *err, size_t elen
 			snprintf(err, elen, "%" PRIu64 " of %" PRIu64 " notifications: %s",
 				 notified, *calls, strerror(errno));
 	got = finish_rx(&rx, s);
-	secs = now() - t0;
+	secs = bench_now() - t0;
 	if (!err[0] && got != sent)
 		snprintf(err, elen, "sent %" PRIu64 " bytes, received %" PRIu64, sent, got);
 	return err[0] ? -1 : (double)got / secs / 1e6;

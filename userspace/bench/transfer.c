@@ -271,18 +271,7 @@ static int drop_cache(const struct files *f)
 
 /* ---- one run ---- */
 
-static double now(void)
-{
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static double tv_secs(struct timeval tv)
-{
-	return (double)tv.tv_sec + (double)tv.tv_usec * 1e-6;
-}
 
 static void run_fail(struct run_rec *r, const char *what, int err)
 {
@@ -322,7 +311,7 @@ static int timed_send(struct method_ctx *ctx, const struct case_res *cs,
 
 	if (getrusage(RUSAGE_SELF, &ru0))
 		return -errno;
-	t0 = now();
+	t0 = bench_now();
 	err = send_objects(ctx, cs, f);
 	if (getrusage(RUSAGE_SELF, &ru1) && !err)
 		err = -errno;
@@ -330,13 +319,13 @@ static int timed_send(struct method_ctx *ctx, const struct case_res *cs,
 		err = -errno;
 	if (!err && receiver_result(&cur_rx, &r->received))
 		err = -EPIPE;
-	t1 = now();
+	t1 = bench_now();
 	if (err)
 		return err;
 	r->ok = 1;
 	r->wall = t1 - t0;
-	r->usr = tv_secs(ru1.ru_utime) - tv_secs(ru0.ru_utime);
-	r->sys = tv_secs(ru1.ru_stime) - tv_secs(ru0.ru_stime);
+	r->usr = bench_tv_secs(ru1.ru_utime) - bench_tv_secs(ru0.ru_utime);
+	r->sys = bench_tv_secs(ru1.ru_stime) - bench_tv_secs(ru0.ru_stime);
 	r->vcs = ru1.ru_nvcsw - ru0.ru_nvcsw;
 	r->ivcs = ru1.ru_nivcsw - ru0.ru_nivcsw;
 	return 0;
@@ -527,7 +516,7 @@ static void case_end(const struct bench_opts *o, const struct bench_workload *wl
 	write_json(o);
 	fmt_bytes(sz, sizeof(sz), (double)cs->bytes);
 	fprintf(stderr, "zcsend bench: case %d/%d done in %.0f s: %s %s, route %s%s\n",
-		n, total, now() - t0, cs->workload, sz, cs->route->name,
+		n, total, bench_now() - t0, cs->workload, sz, cs->route->name,
 		cs->unavail[0] ? " (unavailable)" : "");
 }
 
@@ -580,7 +569,7 @@ static int route_unavailable(const struct bench_opts *o, const struct bench_work
 	cs->bytes = cs->obj_min;
 	snprintf(cs->unavail, sizeof(cs->unavail), "route %s could not be set up%s",
 		 route->name, geteuid() ? " (needs root)" : "");
-	case_end(o, wl, cs, table, n, total, now());
+	case_end(o, wl, cs, table, n, total, bench_now());
 	return 0;
 }
 
@@ -604,7 +593,7 @@ static int run_route(const struct bench_opts *o, const struct bench_workload *co
 	for (w = 0; w < nwl && !err && !bench_stop_signal; w++) {
 		for (i = 0; !bench_stop_signal; i++) {
 			struct case_res *cs = results_new_case(&res);
-			double t0 = now();
+			double t0 = bench_now();
 
 			if (!cs) {
 				err = -1;

@@ -229,18 +229,7 @@ struct ur_case {
 	} m[UR_MAX_METHODS];
 };
 
-static double now(void)
-{
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static double tv_secs(struct timeval tv)
-{
-	return (double)tv.tv_sec + (double)tv.tv_usec * 1e-6;
-}
 
 /* ---- files ---- */
 
@@ -741,7 +730,7 @@ static int fill_ring(struct ur_ctx *x)
 		if (io_uring_sq_space_left(&x->ring) < (unsigned int)x->max_sqes)
 			break;
 		if (c->t0 == 0)
-			c->t0 = now();
+			c->t0 = bench_now();
 		n = x->m == M_CMD ? chain_cmd(x, ci) : x->m == M_SPLICE ?
 		    chain_splice(x, ci) : chain_sendzc(x, ci);
 		if (n < 0)
@@ -760,7 +749,7 @@ static void chain_done(struct ur_ctx *x, struct ur_conn *c)
 	c->steps = 0;
 	if (c->hdr_done < hdr_len(x) || c->file_done < resp_len(x, c->resp))
 		return;		/* more chains to come */
-	x->lat[x->done++] = now() - c->t0;
+	x->lat[x->done++] = bench_now() - c->t0;
 	conn_next(x, c);
 }
 
@@ -947,14 +936,14 @@ static int run_blocking(struct ur_ctx *x)
 
 	for (r = 0; r < x->cs->responses && !bench_stop_signal; r++) {
 		struct ur_conn *c = &x->c[r % x->nconn];
-		double t0 = now();
+		double t0 = bench_now();
 		int err = x->m == M_SENDFILE ?
 			  blocking_sendfile(x, c, resp_fd(x, (long)r), resp_len(x, (long)r)) :
 			  blocking_ioctl(x, c, resp_fd(x, (long)r), resp_len(x, (long)r));
 
 		if (err)
 			return fail(x, err, ur_names[x->m]);
-		x->lat[x->done++] = now() - t0;
+		x->lat[x->done++] = bench_now() - t0;
 	}
 	return bench_stop_signal ? -EINTR : 0;
 }
@@ -1086,7 +1075,7 @@ static void run_once(struct ur_case *cs, const struct ur_files *f, enum ur_metho
 	if (err)
 		goto out;
 	getrusage(RUSAGE_SELF, &ru0);
-	t0 = now();
+	t0 = bench_now();
 	err = m <= M_SENDZC ? run_ring(&x) : run_blocking(&x);
 	getrusage(RUSAGE_SELF, &ru1);
 	for (i = 0; !err && i < x.nconn; i++)
@@ -1094,11 +1083,11 @@ static void run_once(struct ur_case *cs, const struct ur_files *f, enum ur_metho
 			err = fail(&x, errno, "shutdown");
 	if (!err && rx_result(&rx, &r->received))
 		err = fail(&x, EPIPE, "receiver");
-	r->wall = now() - t0;
+	r->wall = bench_now() - t0;
 	if (err)
 		goto out;
-	r->usr = tv_secs(ru1.ru_utime) - tv_secs(ru0.ru_utime);
-	r->sys = tv_secs(ru1.ru_stime) - tv_secs(ru0.ru_stime);
+	r->usr = bench_tv_secs(ru1.ru_utime) - bench_tv_secs(ru0.ru_utime);
+	r->sys = bench_tv_secs(ru1.ru_stime) - bench_tv_secs(ru0.ru_stime);
 	r->vcs = ru1.ru_nvcsw - ru0.ru_nvcsw;
 	r->ivcs = ru1.ru_nivcsw - ru0.ru_nivcsw;
 	r->bytes = x.bytes;
@@ -1475,7 +1464,7 @@ static int run_uring(const struct bench_opts *o)
 	raise_nofile();
 	for (k = 0; k < UR_MAX_CASES && !bench_stop_signal; k++) {
 		struct ur_files f;
-		double t0 = now();
+		double t0 = bench_now();
 
 		if (!(uo.cases & (1 << k)))
 			continue;
@@ -1492,7 +1481,7 @@ static int run_uring(const struct bench_opts *o)
 		}
 		write_json_file(o, cases, n, 0);
 		fprintf(stderr, "zcsend bench: uring case %s done in %.0f s\n", case_names[k],
-			now() - t0);
+			bench_now() - t0);
 	}
 	if (table)
 		fprintf(table, "Legend: requests/s and throughput until the receiver has every byte; x splice, x sendf: against uring_splice and sendfile (TCP_CORK) in the same run; CPU s/GiB: sender's user+system CPU, io-wq and SQ threads included; calls/rsp: io_uring_enter calls (or blocking calls) per response; cs/rsp: context switches per response; p50..p99.9: per response, from its first SQE (or call) to its last CQE (or return). Medians of %lu runs after one warm-up.\n",

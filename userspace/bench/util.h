@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/time.h>
 
 /* The exit status of a usage error (as the zcsend tool's). */
 #define EXIT_USAGE	2
@@ -19,6 +20,11 @@
 extern volatile int bench_stop_signal;
 /* Catch SIGINT and SIGTERM (no SA_RESTART), ignore SIGPIPE. 0 or -1. */
 int catch_signals(void);
+
+/* Seconds on CLOCK_MONOTONIC. */
+double bench_now(void);
+/* A struct timeval (getrusage's times) in seconds. */
+double bench_tv_secs(struct timeval tv);
 
 /** struct spread - median, min and max of a set of samples */
 struct spread {
