@@ -77,11 +77,13 @@ mkdir -p "$D/www" "$D/logs" "$D/tmp"
 # The tree. Sizes: 0, 1, page edges, 4-64 KiB, BIG_MIB MiB; a 3 GiB sparse file
 # with data at its start, across 2 GiB and at its end.
 FILES=()
+declare -A SIZE_OF
 make_file() {
 	local name=$1 size=$2
 
 	head -c "$size" /dev/urandom > "$D/www/$name"
 	FILES+=("$name")
+	SIZE_OF[$name]=$size
 }
 SMALL=(0 1 4095 4096 4097 8191 8192 8193 65535 65536 65537)
 BIG_MIB=64
@@ -102,6 +104,8 @@ done
 # place shows; /dev/urandom is slow under TCG.
 seq -f '%015.0f' 0 $(((BIG_MIB << 20) / 16)) | head -c $((BIG_MIB << 20)) > "$D/www/big"
 FILES+=(big)
+SIZE_OF[big]=$((BIG_MIB << 20))
+SIZE_OF[sparse3g]=$((3 << 30))
 truncate -s 3G "$D/www/sparse3g"
 for off in 0 $(((2048 << 20) - (512 << 10))) $(((3072 << 20) - (1 << 20))); do
 	head -c $((1 << 20)) /dev/urandom |
@@ -176,48 +180,65 @@ shim_sum() {
 	sed -n "s/.* $2=\([0-9]*\).*/\1/p" "$1" | awk '{ s += $1 } END { print s + 0 }'
 }
 
-# expect_range FILE SPEC: the bytes the Range header SPEC names.
-expect_range() {
-	local f=$D/www/$1 spec=${2#bytes=} size a b
+# range_of NAME SPEC: "FIRST LENGTH" of the bytes the Range header SPEC
+# names in the file (its size from SIZE_OF: no process).
+range_of() {
+	local size=${SIZE_OF[$1]} spec=${2#bytes=} a b
 
-	size=$(stat -c %s "$f")
 	case $spec in
 	-*)	a=$((size + spec)); b=$((size - 1)) ;;
 	*-)	a=${spec%-}; b=$((size - 1)) ;;
 	*)	a=${spec%-*}; b=${spec#*-} ;;
 	esac
-	dd if="$f" bs=1M iflag=skip_bytes,count_bytes skip="$a" count=$((b - a + 1)) status=none
+	echo "$a $((b - a + 1))"
 }
 
 BODIES=0
 
-# fetch NAME: GET the whole file, compare it byte for byte (cmp: cheaper
-# than checksums under TCG, and as strict).
-fetch() {
-	local name=$1 code size
+# get REQUEST...: each REQUEST is "NAME" (GET the whole file: 200) or
+# "NAME bytes=SPEC" (a Range request: 206), all made by one curl over one
+# keep-alive connection (under the debug kernel each process takes seconds
+# to start); every body is compared byte for byte with the file or the
+# range (cmp: cheaper than checksums under TCG, and as strict). Adds the
+# bodies' bytes to BODIES; returns how many requests went wrong.
+get() {
+	local -a args=() codes=()
+	local i=0 r name spec code size want first len st bad=0
 
-	read -r code size < <(curl -s --max-time 120 -o "$D/got" -w '%{http_code} %{size_download}\n' "$URL/$name")
-	if [ "$code" = 200 ] && cmp -s "$D/got" "$D/www/$name"; then
-		BODIES=$((BODIES + size))
-		return 0
-	fi
-	echo "# $name: HTTP $code, $size bytes, $(cmp "$D/got" "$D/www/$name" 2>&1 | head -n 1)"
-	return 1
-}
-
-# fetch_range NAME SPEC: a Range request, 206 and exactly those bytes.
-fetch_range() {
-	local name=$1 spec=$2 code size
-
-	read -r code size < <(curl -s --max-time 120 -o "$D/got" -H "Range: $spec" \
-		-w '%{http_code} %{size_download}\n' "$URL/$name")
-	expect_range "$name" "$spec" > "$D/want"
-	if [ "$code" = 206 ] && cmp -s "$D/got" "$D/want"; then
-		BODIES=$((BODIES + size))
-		return 0
-	fi
-	echo "# $name $spec: HTTP $code, $size bytes"
-	return 1
+	for r in "$@"; do
+		read -r name spec <<< "$r"
+		[ $i = 0 ] || args+=(--next)
+		args+=(-s --max-time 120 -o "$D/got.$i" -w '%{http_code} %{size_download}\n')
+		[ -z "$spec" ] || args+=(-H "Range: $spec")
+		args+=("$URL/$name")
+		i=$((i + 1))
+	done
+	rm -f "$D"/got.*
+	curl "${args[@]}" > "$D/codes"
+	mapfile -t codes < "$D/codes"
+	i=0
+	for r in "$@"; do
+		read -r name spec <<< "$r"
+		read -r code size <<< "${codes[$i]:-none 0}"
+		if [ -z "$spec" ]; then
+			want="200 ${SIZE_OF[$name]}"
+			cmp -s "$D/got.$i" "$D/www/$name"
+			st=$?
+		else
+			read -r first len <<< "$(range_of "$name" "$spec")"
+			want="206 $len"
+			cmp -s -n "$len" -i "$first:0" "$D/www/$name" "$D/got.$i"
+			st=$?
+		fi
+		if [ $st = 0 ] && [ "$code $size" = "$want" ]; then
+			BODIES=$((BODIES + size))
+		else
+			echo "# $r: HTTP $code, $size bytes (want $want), cmp exit $st"
+			bad=$((bad + 1))
+		fi
+		i=$((i + 1))
+	done
+	return $bad
 }
 
 RANGES=(
@@ -241,7 +262,7 @@ FALLBACK_RANGES=("f4097 bytes=4095-4096" "big bytes=-70000"
 # integrity WHAT [fallback]: every file and every range (with "fallback",
 # those of the fallback round), each byte-exact. Sets BODIES.
 integrity() {
-	local what=$1 name bad=0 r
+	local what=$1 bad
 	local -a files=("${FILES[@]}") ranges=("${RANGES[@]}")
 
 	if [ "${2:-}" = fallback ]; then
@@ -249,15 +270,11 @@ integrity() {
 		ranges=("${FALLBACK_RANGES[@]}")
 	fi
 	BODIES=0
-	for name in "${files[@]}"; do
-		fetch "$name" || bad=$((bad + 1))
-	done
+	get "${files[@]}"
+	bad=$?
 	check $bad "$what: ${#files[@]} files fetched whole, byte-exact ($bad wrong)"
-	bad=0
-	for r in "${ranges[@]}"; do
-		# shellcheck disable=SC2086
-		fetch_range $r || bad=$((bad + 1))
-	done
+	get "${ranges[@]}"
+	bad=$?
 	check $bad "$what: ${#ranges[@]} Range requests (first, middle, last, suffix, past 2 GiB) exact ($bad wrong)"
 }
 
@@ -313,7 +330,7 @@ healthy() {
 	local what=$1 before=$2 after
 
 	after=$(workers)
-	if [ "$after" = "$before" ] && fetch f65537 && fetch k47000 &&
+	if [ "$after" = "$before" ] && get f65537 k47000 &&
 	   ! grep -E -q '\[(alert|crit|emerg)\]|exited on signal' "$D/logs/error.log"; then
 		ok "$what: nginx healthy (workers $after unchanged, requests exact, no alert)"
 	else
@@ -350,7 +367,7 @@ a0=$(zstat err_again)
 stall_client 3 "$D/stall" &
 spid=$!
 sleep 1
-fetch k9000 && fetch f4097
+get k9000 f4097
 check $? "a request is served while another client stalls"
 wait $spid
 slen=$(stat -c %s "$D/stall")
