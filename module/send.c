@@ -655,8 +655,8 @@ static bool zcsend_route_copies(struct sock *sk)
  * whole call, and TCP's backlog flush (every 16 new skbs of one
  * tcp_sendmsg_locked call) never runs under it, since kTLS hands TCP one
  * page per call: so the receiver's ACKs and window updates wait until the
- * call ends, and a batch of 1 MiB stalls the transmission (and the
- * receiver, with nothing to decrypt) for the time it takes to encrypt it.
+ * call ends, and a batch of 1 MiB can hold the transmission back (and the
+ * receiver, with nothing to decrypt) while it is encrypted.
  * Chunks end at page boundaries: a batch that starts within a page ends
  * its chunks off a record boundary, which only 6.1 (whose sendpage closes
  * a record at every call's last page) turns into a short record, as its
