@@ -45,6 +45,8 @@
 #include <linux/uio.h>
 #include <net/dst.h>
 #include <net/sock.h>
+#include <net/tcp.h>
+#include <net/tls.h>
 
 #include "compat.h"
 #include "zcsend.h"
@@ -72,6 +74,7 @@ struct zcsend_tx {
 	bool		user_more;	/* ZCSEND_F_MORE */
 	bool		nowait;		/* ZCSEND_F_NOWAIT */
 	bool		trimmed;	/* gathered bytes dropped unsent */
+	bool		tls;		/* kTLS socket: see zcsend_sock_tls() */
 	struct zcsend_stats_delta stats; /* committed by zcsend_tx_destroy() */
 	/* Last: zcsend_tx_init() clears the fields before it, not these. */
 	struct bio_vec	stack_bvec[ZCSEND_TX_STACK_BVECS];
@@ -301,6 +304,18 @@ int zcsend_batch_pages_set(unsigned int pages)
 	return 0;
 }
 
+/*
+ * Whether the socket is kernel TLS (TCP_ULP "tls"), which encrypts each
+ * send call under the socket lock: see zcsend_send_pages_tls(). The ULP
+ * is set once and stays until the socket is destroyed.
+ */
+static bool zcsend_sock_tls(struct sock *sk)
+{
+	const struct tcp_ulp_ops *ulp = READ_ONCE(inet_csk(sk)->icsk_ulp_ops);
+
+	return ulp && !strcmp(ulp->name, "tls");
+}
+
 /* A blocking batch on a full socket still takes one pipe round's worth. */
 #define ZCSEND_BATCH_MIN_BYTES	(PIPE_DEF_BUFFERS * PAGE_SIZE)
 
@@ -319,8 +334,18 @@ static size_t zcsend_batch_budget(const struct zcsend_tx *tx)
 {
 	int space = sk_stream_wspace(tx->sock->sk);
 	size_t floor = zcsend_tx_nonblock(tx) ? 0 : ZCSEND_BATCH_MIN_BYTES;
+	size_t n;
 
-	return clamp_t(size_t, max(space, 0), min(floor, tx->cap), tx->cap);
+	n = clamp_t(size_t, max(space, 0), min(floor, tx->cap), tx->cap);
+	/*
+	 * kTLS closes its open record where a send call without MSG_MORE
+	 * ends (6.1: at every batch), so a batch cut by the space anywhere
+	 * else would add a short record: keep it to whole records, as
+	 * sendfile(2)'s 64 KiB rounds are.
+	 */
+	if (tx->tls && n > TLS_MAX_PAYLOAD_SIZE)
+		n = round_down(n, TLS_MAX_PAYLOAD_SIZE);
+	return n;
 }
 
 /*
@@ -494,6 +519,7 @@ static int zcsend_tx_init(struct zcsend_tx *tx, struct socket *sock,
 	memset(tx, 0, offsetof(struct zcsend_tx, stack_bvec));
 	zcsend_tx_stat(tx, ZCSEND_A_STATS_CALLS, 1);
 	tx->sock = sock;
+	tx->tls = zcsend_sock_tls(sock->sk);
 	tx->user_more = flags & ZCSEND_F_MORE;
 	tx->nowait = flags & ZCSEND_F_NOWAIT;
 	if (flags & ZCSEND_F_NOSIGNAL)
@@ -622,6 +648,45 @@ static bool zcsend_route_copies(struct sock *sk)
 	return copies;
 }
 
+/*
+ * kTLS: hand the batch over in send calls of one pipe round (64 KiB, four
+ * records), MSG_MORE on all but the last, as splice_to_socket() does for
+ * sendfile(2). tls_sw_sendmsg() holds the socket lock while it encrypts a
+ * whole call, and TCP's backlog flush (every 16 new skbs of one
+ * tcp_sendmsg_locked call) never runs under it, since kTLS hands TCP one
+ * page per call: so the receiver's ACKs and window updates wait until the
+ * call ends, and a batch of 1 MiB can hold the transmission back (and the
+ * receiver, with nothing to decrypt) while it is encrypted.
+ * Chunks end at page boundaries: a batch that starts within a page ends
+ * its chunks off a record boundary, which only 6.1 (whose sendpage closes
+ * a record at every call's last page) turns into a short record, as its
+ * sendfile(2) does at every round.
+ * Return: bytes queued, or a negative errno when none were.
+ */
+static int zcsend_send_pages_tls(struct zcsend_tx *tx, int flags)
+{
+	unsigned int i = 0, first;
+	size_t bytes;
+	int sent = 0;
+	int ret = 0;
+
+	while (i < tx->nr) {
+		first = i;
+		bytes = 0;
+		while (i < tx->nr && bytes < ZCSEND_BATCH_MIN_BYTES)
+			bytes += tx->bvec[i++].bv_len;
+		ret = zcsend_send_pages(tx->sock, tx->bvec + first, i - first,
+					bytes, i < tx->nr ? flags | MSG_MORE :
+					flags);
+		if (ret <= 0)
+			break;
+		sent += ret;
+		if ((size_t)ret < bytes)
+			break;
+	}
+	return sent ? sent : ret;
+}
+
 /* Hand the batch to TCP once. Return: bytes queued, or a negative errno. */
 static int zcsend_batch_send(struct zcsend_tx *tx, int flags)
 {
@@ -633,6 +698,8 @@ static int zcsend_batch_send(struct zcsend_tx *tx, int flags)
 	else if (tx->zc)
 		ret = zcsend_send_pages_zc(tx->sock, tx->bvec, tx->nr,
 					   tx->batch_bytes, flags, tx->zc);
+	else if (tx->tls)
+		ret = zcsend_send_pages_tls(tx, flags);
 	else
 		ret = zcsend_send_pages(tx->sock, tx->bvec, tx->nr,
 					tx->batch_bytes, flags);
@@ -816,9 +883,12 @@ static ssize_t zcsend_send_range(struct zcsend_tx *tx, struct file *file,
 		/*
 		 * A batch cut by the socket's space goes out without
 		 * MSG_MORE, as TCP pushes before it waits for space: corked
-		 * bytes would otherwise wait for ACKs that never come.
+		 * bytes would otherwise wait for ACKs that never come. Not on
+		 * kTLS, which would close a short record there: MSG_MORE
+		 * keeps it open for the next batch, and sendfile(2) sets it
+		 * on every round but the last (splice_direct_to_actor).
 		 */
-		m = done + n < len ? n == tx->cap : more;
+		m = done + n < len ? n == tx->cap || tx->tls : more;
 		/* Nor is one corked that the next batch's miss would strand. */
 		if (m && tx->nowait && done + n < len &&
 		    !zcsend_nowait_cached(file, pos + done + n, 1))
