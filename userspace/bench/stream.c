@@ -97,12 +97,13 @@ struct st_run {
 	int ok;
 	uint64_t bytes, hot_pages, hot_hit, hot_reqs, hot_full;
 	double secs, cpu_s, mbps, cpu_per_gib, hit, full;
+	double cat_left;	/* catalogue pages still cached at the end */
 };
 
 struct nc_run {
 	int ok;
 	double mbps[2];	/* plain, notify */
-	uint64_t calls, notified, copied;
+	uint64_t calls, notified, copied, waits;
 };
 
 static struct st_run *res;	/* [mode][run] */
@@ -236,6 +237,27 @@ static uint64_t resident(unsigned long i, uint64_t *pages)
 	for (j = 0; j < n; j++)
 		r += vec[j] & 1;
 	return r;
+}
+
+/*
+ * The share of the catalogue's pages resident (mincore) once the last byte
+ * was received: what neither eviction nor the mode's dropping took.
+ */
+static double cat_resident(void)
+{
+	long psz = sysconf(_SC_PAGESIZE);
+	uint64_t n = (opts.catalogue + (uint64_t)psz - 1) / (uint64_t)psz, r = 0, j;
+	unsigned char *vec = malloc(n);
+	void *map;
+
+	map = mmap(NULL, opts.catalogue, PROT_READ, MAP_SHARED, cat_fd, 0);
+	if (vec && map != MAP_FAILED && !mincore(map, opts.catalogue, vec))
+		for (j = 0; j < n; j++)
+			r += vec[j] & 1;
+	if (map != MAP_FAILED)
+		munmap(map, opts.catalogue);
+	free(vec);
+	return (double)r / (double)n;
 }
 
 /* The same start for every mode. */
@@ -488,13 +510,14 @@ static int run_mode(enum st_mode m, struct st_run *r, char *err, size_t elen)
 	r->cpu_per_gib = got ? r->cpu_s / ((double)got / (1 << 30)) : 0;
 	r->hit = r->hot_pages ? (double)r->hot_hit / (double)r->hot_pages : 0;
 	r->full = r->hot_reqs ? (double)r->hot_full / (double)r->hot_reqs : 0;
+	r->cat_left = cat_resident();
 	r->ok = !err[0];
 	return 0;
 }
 
 /* ---- the notification case ---- */
 
-static uint64_t notified, copied;
+static uint64_t notified, copied, enobufs;
 
 /* Read what the error queue holds; block (up to 10 s) if block. 0, or -1
  * with errno. */
@@ -538,6 +561,7 @@ static int drain(int s, int block)
 /* ENOBUFS: wait for a notification, then the call is tried again. */
 static int full(int s)
 {
+	enobufs++;
 	return drain(s, 1);
 }
 
@@ -557,6 +581,7 @@ static double nc_send(int c, int notify, uint64_t *calls, char *err, size_t elen
 		return -1;
 	notified = 0;
 	copied = 0;
+	enobufs = 0;
 	*calls = 0;
 	t0 = bench_now();
 	for (i = 0; i < n && !bench_stop_signal; i++) {
@@ -594,10 +619,11 @@ static void run_notify(int run)
 			return;
 		r->notified = notified;
 		r->copied = copied;
+		r->waits = enobufs;
 		r->ok = 1;
-		fprintf(stderr, "stream notify %-5s run %d: plain %.1f MB/s, notify %.1f MB/s (%.3fx), %" PRIu64 " calls, %" PRIu64 " notified, %" PRIu64 " copied\n",
+		fprintf(stderr, "stream notify %-5s run %d: plain %.1f MB/s, notify %.1f MB/s (%.3fx), %" PRIu64 " calls, %" PRIu64 " notified, %" PRIu64 " copied, %" PRIu64 " ENOBUFS waits\n",
 			nc_names[c], run + 1, r->mbps[0], r->mbps[1], r->mbps[1] / r->mbps[0],
-			r->calls, r->notified, r->copied);
+			r->calls, r->notified, r->copied, r->waits);
 	}
 }
 
@@ -662,7 +688,8 @@ static void print_table(int nruns, FILE *f)
 	if (opts.rx_rate)
 		fprintf(f, "   receiver paced to %s/s\n",
 			fmt_bytes(b1, sizeof(b1), (double)opts.rx_rate));
-	fprintf(f, "%-9s %8s %9s %8s %8s\n", "method", "MB/s", "CPU s/GiB", "hot hit", "hot full");
+	fprintf(f, "%-9s %8s %9s %8s %8s %8s\n", "method", "MB/s", "CPU s/GiB", "hot hit", "hot full",
+		"cat left");
 	for (m = 0; m < ST_COUNT; m++) {
 		if (m == ST_DROP && unavail[0]) {
 			fprintf(f, "%-9s unavailable: %s\n", mode_names[m], unavail);
@@ -672,11 +699,12 @@ static void print_table(int nruns, FILE *f)
 			fprintf(f, "%-9s failed: %s\n", mode_names[m], failure[m]);
 			continue;
 		}
-		fprintf(f, "%-9s %8.1f %9.2f %8.3f %8.3f\n", mode_names[m],
+		fprintf(f, "%-9s %8.1f %9.2f %8.3f %8.3f %8.3f\n", mode_names[m],
 			median(m, offsetof(struct st_run, mbps), nruns),
 			median(m, offsetof(struct st_run, cpu_per_gib), nruns),
 			median(m, offsetof(struct st_run, hit), nruns),
-			median(m, offsetof(struct st_run, full), nruns));
+			median(m, offsetof(struct st_run, full), nruns),
+			median(m, offsetof(struct st_run, cat_left), nruns));
 	}
 	if (opts.part == PART_STREAM)
 		goto legend;
@@ -699,6 +727,7 @@ legend:
 	for (m = 0; m < ST_COUNT; m++)
 		fprintf(f, "  %-9s %s\n", mode_names[m], mode_desc[m]);
 	fprintf(f, "  hot hit: hot-set pages resident (mincore) before each hot response / pages; hot full: share of hot responses with every page resident\n");
+	fprintf(f, "  cat left: share of the catalogue's pages resident once the receiver had every byte\n");
 	fprintf(f, "  CPU: the whole process (sender and receiver), not the module's drop worker; bulk %s and small %s objects, one call each\n",
 		fmt_bytes(b1, sizeof(b1), (double)opts.bulk), fmt_bytes(b2, sizeof(b2), (double)opts.small));
 	if (unavail[0])
@@ -733,10 +762,10 @@ static void print_json(int nruns, int complete, FILE *f)
 		for (i = 0; av && i < nruns; i++) {
 			const struct st_run *r = &RES(m, i);
 
-			fprintf(f, "%s{\"ok\": %s, \"bytes\": %" PRIu64 ", \"seconds\": %.4f, \"cpu_s\": %.4f, \"mbps\": %.3f, \"cpu_s_per_gib\": %.4f, \"hot_requests\": %" PRIu64 ", \"hot_full\": %" PRIu64 ", \"hot_pages\": %" PRIu64 ", \"hot_pages_resident\": %" PRIu64 ", \"hot_hit_ratio\": %.4f, \"hot_full_ratio\": %.4f}",
+			fprintf(f, "%s{\"ok\": %s, \"bytes\": %" PRIu64 ", \"seconds\": %.4f, \"cpu_s\": %.4f, \"mbps\": %.3f, \"cpu_s_per_gib\": %.4f, \"hot_requests\": %" PRIu64 ", \"hot_full\": %" PRIu64 ", \"hot_pages\": %" PRIu64 ", \"hot_pages_resident\": %" PRIu64 ", \"hot_hit_ratio\": %.4f, \"hot_full_ratio\": %.4f, \"catalogue_left\": %.4f}",
 				i ? ", " : "", r->ok ? "true" : "false", r->bytes, r->secs, r->cpu_s,
 				r->mbps, r->cpu_per_gib, r->hot_reqs, r->hot_full, r->hot_pages,
-				r->hot_hit, r->hit, r->full);
+				r->hot_hit, r->hit, r->full, r->cat_left);
 		}
 		fprintf(f, "]}");
 	}
@@ -748,9 +777,9 @@ static void print_json(int nruns, int complete, FILE *f)
 		for (i = 0; !unavail[0] && i < nruns; i++) {
 			const struct nc_run *r = &NRES(c, i);
 
-			fprintf(f, "%s{\"ok\": %s, \"plain_mbps\": %.3f, \"notify_mbps\": %.3f, \"calls\": %" PRIu64 ", \"notified\": %" PRIu64 ", \"copied\": %" PRIu64 "}",
+			fprintf(f, "%s{\"ok\": %s, \"plain_mbps\": %.3f, \"notify_mbps\": %.3f, \"calls\": %" PRIu64 ", \"notified\": %" PRIu64 ", \"copied\": %" PRIu64 ", \"enobufs_waits\": %" PRIu64 "}",
 				i ? ", " : "", r->ok ? "true" : "false", r->mbps[0], r->mbps[1],
-				r->calls, r->notified, r->copied);
+				r->calls, r->notified, r->copied, r->waits);
 		}
 		fprintf(f, "]}");
 	}
@@ -900,9 +929,9 @@ static int run_stream(const struct bench_opts *common)
 				st = 1;
 				continue;
 			}
-			fprintf(stderr, "stream %-8s run %d: %.1f MB/s, %.2f CPU s/GiB, hot hit %.3f, full %.3f (%" PRIu64 " hot responses)\n",
+			fprintf(stderr, "stream %-8s run %d: %.1f MB/s, %.2f CPU s/GiB, hot hit %.3f, full %.3f (%" PRIu64 " hot responses), catalogue left %.3f\n",
 				mode_names[m], i + 1, r->mbps, r->cpu_per_gib, r->hit, r->full,
-				r->hot_reqs);
+				r->hot_reqs, r->cat_left);
 		}
 		if (!unavail[0] && !nfailure[0] && opts.part != PART_STREAM)
 			run_notify(i);
