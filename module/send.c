@@ -400,15 +400,31 @@ static int zcsend_sock_error(struct zcsend_tx *tx)
  * notification never pins the module. The call holds a reference of its
  * own until it returns, so that one call is one id however many batches
  * it sends.
+ *
+ * A call that finds the previous call's bytes still unsent at the tail of
+ * the socket's write queue, under a ubuf of this kind whose last id is
+ * the latest, extends that ubuf by its own id instead, as TCP does for
+ * consecutive send(MSG_ZEROCOPY)s: one notification then covers both ids,
+ * when the pages of both are free, and the call's bytes go on in the same
+ * skb. Each new ubuf is an skb charged to the socket's optmem_max (20 KiB
+ * on 6.1), so small calls each with its own ubuf, some hundreds in flight,
+ * make calls fail with ENOBUFS until notifications are read; and an skb
+ * holds one ubuf, so each such call also starts a new skb. The ubuf's byte
+ * count (zcsend_tx_charge() adds to it) keeps one ubuf to a few TSO frames.
  */
 static int zcsend_tx_notify_init(struct zcsend_tx *tx)
 {
 	struct sock *sk = tx->sock->sk;
-	struct ubuf_info *uarg;
+	struct ubuf_info *uarg = NULL, *tail;
 
 	/* TCP changes sk_zckey under the socket lock: so do we. */
 	lock_sock(sk);
-	uarg = msg_zerocopy_realloc(sk, 0, NULL);
+	/* NULL if not TCP's own kind (a ZCSEND_F_DROP call's), or too long. */
+	tail = skb_zcopy(tcp_write_queue_tail(sk));
+	if (tail)
+		uarg = msg_zerocopy_realloc(sk, 0, tail);
+	if (!uarg)
+		uarg = msg_zerocopy_realloc(sk, 0, NULL);
 	release_sock(sk);
 	if (!uarg)
 		return -ENOBUFS;	/* the socket's optmem_max */
@@ -430,17 +446,22 @@ static int zcsend_tx_notify_init(struct zcsend_tx *tx)
 
 /*
  * Charge a batch to the caller's RLIMIT_MEMLOCK, as MSG_ZEROCOPY charges
- * its sends (CAP_IPC_LOCK exempt), until the notification is queued.
+ * its sends (CAP_IPC_LOCK exempt), until the notification is queued; and
+ * count it in the ubuf's bytes, which msg_zerocopy_realloc() reads before
+ * it extends the ubuf (saturated: a call can send more than 4 GiB).
  * Under the socket lock: TCP's own MSG_ZEROCOPY sends may extend the ubuf.
  * Return: 0, or -ENOBUFS past the limit.
  */
 static int zcsend_tx_charge(struct zcsend_tx *tx, size_t bytes)
 {
+	struct ubuf_info_msgzc *zc = uarg_to_msgzc(tx->zc);
 	struct sock *sk = tx->sock->sk;
 	int err;
 
 	lock_sock(sk);
-	err = mm_account_pinned_pages(&uarg_to_msgzc(tx->zc)->mmp, bytes);
+	err = mm_account_pinned_pages(&zc->mmp, bytes);
+	if (!err)
+		zc->bytelen = min_t(u64, (u64)zc->bytelen + bytes, U32_MAX);
 	release_sock(sk);
 	return err;
 }
@@ -449,8 +470,9 @@ static int zcsend_tx_charge(struct zcsend_tx *tx, size_t bytes)
  * Drop the call's own reference on its ubuf: the notification comes when
  * TCP drops the last one (now, if no skb holds the call's pages). A call
  * that queued nothing gives its id back and notifies nothing, as a failed
- * send(MSG_ZEROCOPY) does; only if another send on the socket took an id
- * since (senders racing on one socket) can it not, and its id is notified.
+ * send(MSG_ZEROCOPY) does (from an extended ubuf, the earlier ids stay);
+ * only if another send on the socket took an id since (senders racing on
+ * one socket) can it not, and its id is notified.
  */
 static void zcsend_tx_notify_done(struct zcsend_tx *tx, ssize_t queued)
 {
@@ -462,7 +484,7 @@ static void zcsend_tx_notify_done(struct zcsend_tx *tx, ssize_t queued)
 		return;
 	}
 	lock_sock(sk);
-	if (zc->len == 1 && (u32)(zc->id + 1) == (u32)atomic_read(&sk->sk_zckey))
+	if ((u32)(zc->id + zc->len) == (u32)atomic_read(&sk->sk_zckey))
 		msg_zerocopy_put_abort(tx->zc, true);
 	else
 		net_zcopy_put(tx->zc);

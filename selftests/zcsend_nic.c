@@ -23,7 +23,13 @@
  *   scatter-gather off, under 0.01 with it on;
  * - one 64 MiB transfer: the frames and bytes the two NICs counted
  *   (/sys/class/net/IF/statistics), printed; with TSO they must be
- *   super-frames, on average well above the 1500-byte MTU.
+ *   super-frames, on average well above the 1500-byte MTU;
+ * - release notifications (ZCSEND_F_NOTIFY) through the NIC: without the
+ *   COPIED code (the driver sends the pages by DMA), and none while a
+ *   paused receiver with a small buffer leaves bytes unacknowledged (the
+ *   skbs hold the pages until acknowledged and the NIC has sent them);
+ *   over a veth pair, where the peer's stack copies the pages on delivery,
+ *   with it.
  *
  * Run by scripts/tests/run-selftests when the guest has the NICs (ZCSEND_VM_NIC=1,
  * set by vm-run --nic); then a NIC that cannot be set up fails the tests
@@ -35,7 +41,10 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <libgen.h>
+#include <linux/errqueue.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -190,16 +199,21 @@ static int nic_counters(const char *which, uint64_t c[4])
 }
 
 /*
- * A receiver in the NIC's namespace: listens on rx_addr, accepts one
- * connection, reads it to EOF and compares with @want. Exit status: 0 same
- * bytes, 1 different bytes, 2 wrong length, 3 error. Returns its pid and
- * the port in *@port, or -1.
+ * A receiver in namespace @netns: listens on @addr (with SO_RCVBUF @rcvbuf
+ * unless 0), accepts one connection, reads it to EOF and compares with
+ * @want. With @go_rd >= 0 it reads nothing until a length (uint64_t) comes
+ * on @go_rd, and then expects that many bytes instead of @len. Exit
+ * status: 0 same bytes, 1 different bytes, 2 wrong length, 3 error.
+ * Returns its pid and the port in *@port, or -1.
  */
-static pid_t start_receiver(const unsigned char *want, size_t len, int *port)
+static pid_t start_receiver_in(const char *netns, const char *addr,
+			       const unsigned char *want, size_t len,
+			       int *port, int rcvbuf, int go_rd)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	socklen_t salen = sizeof(sa);
 	int pfd[2], ns, ls, cs, st;
+	uint64_t go_len;
 	size_t got;
 	char path[128];
 	pid_t pid;
@@ -220,12 +234,15 @@ static pid_t start_receiver(const unsigned char *want, size_t len, int *port)
 	}
 	close(pfd[0]);
 	alarm(NIC_TIMEOUT - 10);
-	snprintf(path, sizeof(path), "/run/netns/%s", nic_ns);
+	snprintf(path, sizeof(path), "/run/netns/%s", netns);
 	ns = open(path, O_RDONLY | O_CLOEXEC);
 	if (ns < 0 || setns(ns, CLONE_NEWNET))
 		_exit(3);
 	ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (ls < 0 || inet_pton(AF_INET, rx_addr, &sa.sin_addr) != 1 ||
+	/* Before listen(): the window scale is chosen from it. */
+	if (ls < 0 || (rcvbuf && setsockopt(ls, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+					    sizeof(rcvbuf))) ||
+	    inet_pton(AF_INET, addr, &sa.sin_addr) != 1 ||
 	    bind(ls, (struct sockaddr *)&sa, sizeof(sa)) || listen(ls, 1) ||
 	    getsockname(ls, (struct sockaddr *)&sa, &salen))
 		_exit(3);
@@ -235,11 +252,22 @@ static pid_t start_receiver(const unsigned char *want, size_t len, int *port)
 	cs = accept(ls, NULL, NULL);
 	if (cs < 0)
 		_exit(3);
+	if (go_rd >= 0) {
+		if (read(go_rd, &go_len, sizeof(go_len)) != sizeof(go_len) ||
+		    go_len > len)
+			_exit(3);
+		len = go_len;
+	}
 	st = zcsend_recv_compare(cs, want, len, &got);
 	if (st == 1 || st == 2)
 		fprintf(stderr, "# receiver: %zu bytes of %zu, %s\n", got, len,
 			st == 1 ? "different bytes" : "same bytes");
 	_exit(st);
+}
+
+static pid_t start_receiver(const unsigned char *want, size_t len, int *port)
+{
+	return start_receiver_in(nic_ns, rx_addr, want, len, port, 0, -1);
 }
 
 static int receiver_status(pid_t pid)
@@ -251,7 +279,7 @@ static int receiver_status(pid_t pid)
 	return WEXITSTATUS(st);
 }
 
-static int connect_rx(int port)
+static int connect_to(const char *addr, int port)
 {
 	struct sockaddr_in sa = {
 		.sin_family = AF_INET, .sin_port = htons(port),
@@ -260,12 +288,17 @@ static int connect_rx(int port)
 
 	if (fd < 0)
 		return -1;
-	if (inet_pton(AF_INET, rx_addr, &sa.sin_addr) != 1 ||
+	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1 ||
 	    connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+static int connect_rx(int port)
+{
+	return connect_to(rx_addr, port);
 }
 
 /* A random range, sometimes running past end of file (then sent to EOF). */
@@ -371,6 +404,212 @@ TEST_F_TIMEOUT(link, transfer_64mib, NIC_TIMEOUT)
 	/* Super-frames: on average at least twice a 1514-byte frame. */
 	EXPECT_LT(frames * 2 * 1514, bytes);
 	EXPECT_EQ(f0, f1);
+}
+
+/* ---- release notifications (ZCSEND_F_NOTIFY) ---- */
+
+#define NOTE_WAIT_MS	10000	/* for a notification that must come */
+#define NOTE_QUIET_MS	500	/* for one that must not */
+
+/* One MSG_ZEROCOPY completion: ids @lo..@hi, @copied its COPIED code. */
+struct note {
+	uint32_t lo, hi;
+	int copied;
+};
+
+/*
+ * Wait up to @ms for one completion on @fd's error queue and read it as a
+ * MSG_ZEROCOPY reader does: 1, 0 on timeout, -1 for anything else.
+ */
+static int wait_note(int fd, struct note *n, int ms)
+{
+	char control[CMSG_SPACE(sizeof(struct sock_extended_err)) + 64];
+	struct msghdr msg = {
+		.msg_control = control, .msg_controllen = sizeof(control),
+	};
+	struct pollfd p = { .fd = fd, .events = 0 };
+	struct sock_extended_err *serr;
+	struct cmsghdr *cm;
+
+	/* POLLERR: the error queue is not empty. */
+	if (poll(&p, 1, ms) != 1 || !(p.revents & POLLERR))
+		return 0;
+	if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+		return -1;
+	cm = CMSG_FIRSTHDR(&msg);
+	if (!cm || cm->cmsg_level != SOL_IP || cm->cmsg_type != IP_RECVERR)
+		return -1;
+	serr = (void *)CMSG_DATA(cm);
+	if (serr->ee_origin != SO_EE_ORIGIN_ZEROCOPY || serr->ee_errno)
+		return -1;
+	n->lo = serr->ee_info;
+	n->hi = serr->ee_data;
+	n->copied = !!(serr->ee_code & SO_EE_CODE_ZEROCOPY_COPIED);
+	return 1;
+}
+
+/* Bytes the sender's TCP still holds: unsent or unacknowledged. */
+static int outq(int fd)
+{
+	int n = -1;
+
+	ioctl(fd, SIOCOUTQ, &n);
+	return n;
+}
+
+/*
+ * A blocking call through the NIC to a receiver that reads: one
+ * notification, id 0, without the COPIED code (the NIC took the pages by
+ * DMA), and only once every byte is acknowledged.
+ */
+TEST_F_TIMEOUT(link, notify_not_copied, NIC_TIMEOUT)
+{
+	const uint64_t len = 4 * MIB;
+	struct zcsend_file a = {
+		.size = sizeof(a), .flags = ZCSEND_F_NOTIFY,
+		.file_fd = self->file, .offset = 12345, .length = len,
+	};
+	struct note n;
+	int port, sock;
+	pid_t rx;
+
+	rx = start_receiver(content + a.offset, len, &port);
+	ASSERT_LT(0, rx);
+	sock = connect_rx(port);
+	ASSERT_LE(0, sock);
+	a.sock_fd = sock;
+	ASSERT_EQ(0, ioctl(self->dev, ZCSEND_IOC_SENDFILE, &a));
+	EXPECT_EQ(len, a.sent);
+	ASSERT_EQ(1, wait_note(sock, &n, NOTE_WAIT_MS));
+	EXPECT_EQ(0, outq(sock));
+	EXPECT_EQ(0, n.lo);
+	EXPECT_EQ(0, n.hi);
+	EXPECT_EQ(0, n.copied);
+	EXPECT_EQ(0, wait_note(sock, &n, 0));	/* exactly one */
+	close(sock);
+	EXPECT_EQ(0, receiver_status(rx));
+}
+
+/*
+ * A receiver with a 64 KiB buffer that reads nothing: a non-blocking call
+ * queues what a 1 MiB send buffer takes, most of it unsent (the
+ * receiver's window is closed).
+ * No notification comes while the receiver sleeps; once it reads, the
+ * notification comes with every byte acknowledged and at least as many
+ * bytes counted by the sending NIC, without the COPIED code.
+ */
+TEST_F_TIMEOUT(link, notify_held_until_acked, NIC_TIMEOUT)
+{
+	const uint64_t len = 8 * MIB;
+	struct zcsend_file a = {
+		.size = sizeof(a), .flags = ZCSEND_F_NOTIFY | ZCSEND_F_NONBLOCK,
+		.file_fd = self->file, .offset = 4096, .length = len,
+	};
+	uint64_t t0[4], t1[4];
+	int port, sock, go[2], ret, sndbuf = 1024 * 1024;
+	struct note n;
+	pid_t rx;
+
+	ASSERT_EQ(0, pipe(go));
+	rx = start_receiver_in(nic_ns, rx_addr, content + a.offset, len, &port,
+			       64 * 1024, go[0]);
+	close(go[0]);
+	ASSERT_LT(0, rx);
+	sock = connect_rx(port);
+	ASSERT_LE(0, sock);
+	/* Far more than the receiver's window: most of it stays unsent. */
+	ASSERT_EQ(0, setsockopt(sock, SOL_SOCKET, SO_SNDBUF, &sndbuf,
+				sizeof(sndbuf)));
+	ASSERT_EQ(0, nic_counters("tx", t0));
+	a.sock_fd = sock;
+	ASSERT_EQ(0, ioctl(self->dev, ZCSEND_IOC_SENDFILE, &a));
+	ASSERT_LT(0, a.sent);
+	ASSERT_GT(len, a.sent);
+
+	/* The receiver sleeps: its window closes, nothing is notified. */
+	EXPECT_EQ(0, wait_note(sock, &n, NOTE_QUIET_MS));
+	EXPECT_LT(0, outq(sock));
+	TH_LOG("%" PRIu64 " bytes queued, %d not acknowledged after %d ms",
+	       (uint64_t)a.sent, outq(sock), NOTE_QUIET_MS);
+
+	ASSERT_EQ(sizeof(a.sent), write(go[1], &a.sent, sizeof(a.sent)));
+	ret = wait_note(sock, &n, NOTE_WAIT_MS);
+	ASSERT_EQ(1, ret);
+	EXPECT_EQ(0, outq(sock));
+	ASSERT_EQ(0, nic_counters("tx", t1));
+	EXPECT_LE(a.sent, t1[1] - t0[1]);
+	EXPECT_EQ(0, n.lo);
+	EXPECT_EQ(0, n.hi);
+	EXPECT_EQ(0, n.copied);
+	close(sock);
+	close(go[1]);
+	EXPECT_EQ(0, receiver_status(rx));
+}
+
+/*
+ * A veth pair into a namespace of its own: the peer's stack copies a
+ * zero-copy skb's pages when it delivers it (skb_orphan_frags_rx), so the
+ * notification comes with the COPIED code.
+ */
+FIXTURE(veth) {
+	int dev;
+	int file;
+	char ns[32];
+};
+
+FIXTURE_SETUP(veth)
+{
+	snprintf(self->ns, sizeof(self->ns), "zcveth%d", (int)getpid());
+	self->dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->dev);
+	self->file = open(file_path, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, self->file);
+	ASSERT_EQ(0, zcsend_run("ip netns add %s && "
+				"ip link add zcveth0 type veth peer name zcveth1 netns %s && "
+				"ip addr add 198.51.100.1/24 dev zcveth0 && ip link set zcveth0 up && "
+				"ip -n %s addr add 198.51.100.2/24 dev zcveth1 && "
+				"ip -n %s link set zcveth1 up && ip -n %s link set lo up",
+				self->ns, self->ns, self->ns, self->ns, self->ns));
+}
+
+FIXTURE_TEARDOWN(veth)
+{
+	zcsend_run("ip link del zcveth0 2>/dev/null; ip netns del %s 2>/dev/null",
+		   self->ns);
+	close(self->file);
+	close(self->dev);
+}
+
+TEST_F_TIMEOUT(veth, notify_copied, NIC_TIMEOUT)
+{
+	const uint64_t len = MIB;
+	struct zcsend_file a = {
+		.size = sizeof(a), .flags = ZCSEND_F_NOTIFY,
+		.file_fd = self->file, .offset = 777, .length = len,
+	};
+	struct note n;
+	int port, sock = -1, i;
+	pid_t rx;
+
+	rx = start_receiver_in(self->ns, "198.51.100.2", content + a.offset,
+			       len, &port, 0, -1);
+	ASSERT_LT(0, rx);
+	/* The link may take a moment to come up (DAD is not involved: v4). */
+	for (i = 0; i < 50 && sock < 0; i++) {
+		sock = connect_to("198.51.100.2", port);
+		if (sock < 0)
+			usleep(100000);
+	}
+	ASSERT_LE(0, sock);
+	a.sock_fd = sock;
+	ASSERT_EQ(0, ioctl(self->dev, ZCSEND_IOC_SENDFILE, &a));
+	EXPECT_EQ(len, a.sent);
+	ASSERT_EQ(1, wait_note(sock, &n, NOTE_WAIT_MS));
+	EXPECT_EQ(0, n.lo);
+	EXPECT_EQ(0, n.hi);
+	EXPECT_EQ(1, n.copied);
+	close(sock);
+	EXPECT_EQ(0, receiver_status(rx));
 }
 
 /* The three ways to send, each given the expected bytes. */

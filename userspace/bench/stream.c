@@ -2,11 +2,15 @@
 /*
  * zcsend bench --workload stream: a catalogue larger than the page cache
  * streamed once past a hot set that is served again and again (issue 24,
- * item 4). A workload with a runner of its own (workload.h); loopback.
+ * item 4). A workload with a runner of its own (workload.h); loopback, or
+ * one other --route (nic: through a NIC driver, which does not copy).
  *
  * Files in --dir: the catalogue (one file of --catalogue bytes) and the hot
  * set (--hot-set bytes in files of --hot-file). One connection; a receiver
- * thread reads everything (recv MSG_TRUNC). The sender streams the
+ * thread reads everything (recv MSG_TRUNC), at most --rx-rate bytes a
+ * second if given (a slow peer: the sender's queue stays full, so pages
+ * are still in flight when sendfile(2) returns), from the route's
+ * receiving namespace (its listener is made there). The sender streams the
  * catalogue in --chunk responses and, after each, sends --hot-every hot
  * files (round robin) with sendfile(2). Before each hot response it counts
  * the hot file's pages resident in the page cache with mincore(2): the hot
@@ -32,6 +36,7 @@
  * Medians over --runs. Timing is reported, never asserted; a run fails only
  * when bytes sent and received differ or a call fails.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -39,6 +44,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,8 +61,12 @@
 #include <linux/zcsend.h>
 
 #include "methods.h"
+#include "routes.h"
 #include "util.h"
 #include "workload.h"
+
+/* --part: the stream case, the notification case, or both (default). */
+enum { PART_BOTH, PART_STREAM, PART_NOTIFY };
 
 enum st_mode { ST_SENDFILE, ST_FADVISE, ST_DROP, ST_COUNT };
 static const char *const mode_names[ST_COUNT] = { "sendfile", "fadvise", "drop" };
@@ -72,6 +82,8 @@ static const char *const nc_names[NC_COUNT] = { "bulk", "small" };
 
 static struct {
 	uint64_t catalogue, chunk, hot_set, hot_file, bulk, small, notify_bytes;
+	uint64_t rx_rate, rx_buf;	/* 0: as fast as it can; the default */
+	int part;			/* PART_*: which cases run */
 	unsigned long hot_every;
 	int runs, json;
 	const char *json_file, *dir;
@@ -85,12 +97,13 @@ struct st_run {
 	int ok;
 	uint64_t bytes, hot_pages, hot_hit, hot_reqs, hot_full;
 	double secs, cpu_s, mbps, cpu_per_gib, hit, full;
+	double cat_left;	/* catalogue pages still cached at the end */
 };
 
 struct nc_run {
 	int ok;
 	double mbps[2];	/* plain, notify */
-	uint64_t calls, notified, copied;
+	uint64_t calls, notified, copied, waits;
 };
 
 static struct st_run *res;	/* [mode][run] */
@@ -103,6 +116,7 @@ static int cat_fd = -1, bulk_fd = -1, small_fd = -1, zdev = -1, devnull = -1;
 static int *hot_fd;
 static void **hot_map;
 static unsigned long nhot;
+static struct route route;	/* set up once, for every connection */
 
 
 static double ru_cpu(const struct rusage *ru)
@@ -151,6 +165,11 @@ static int make_files(void)
 	char name[64];
 	unsigned long i;
 
+	if (opts.part == PART_NOTIFY) {
+		bulk_fd = make_file("stream-bulk", opts.bulk);
+		small_fd = make_file("stream-small", opts.small);
+		return bulk_fd < 0 || small_fd < 0 ? -1 : 0;
+	}
 	nhot = opts.hot_set / opts.hot_file;
 	hot_fd = calloc(nhot, sizeof(*hot_fd));
 	hot_map = calloc(nhot, sizeof(*hot_map));
@@ -169,9 +188,11 @@ static int make_files(void)
 		}
 	}
 	cat_fd = make_file("stream-catalogue", opts.catalogue);
+	if (cat_fd < 0 || opts.part == PART_STREAM)
+		return cat_fd < 0 ? -1 : 0;
 	bulk_fd = make_file("stream-bulk", opts.bulk);
 	small_fd = make_file("stream-small", opts.small);
-	return cat_fd < 0 || bulk_fd < 0 || small_fd < 0 ? -1 : 0;
+	return bulk_fd < 0 || small_fd < 0 ? -1 : 0;
 }
 
 static void free_files(void)
@@ -218,6 +239,27 @@ static uint64_t resident(unsigned long i, uint64_t *pages)
 	return r;
 }
 
+/*
+ * The share of the catalogue's pages resident (mincore) once the last byte
+ * was received: what neither eviction nor the mode's dropping took.
+ */
+static double cat_resident(void)
+{
+	long psz = sysconf(_SC_PAGESIZE);
+	uint64_t n = (opts.catalogue + (uint64_t)psz - 1) / (uint64_t)psz, r = 0, j;
+	unsigned char *vec = malloc(n);
+	void *map;
+
+	map = mmap(NULL, opts.catalogue, PROT_READ, MAP_SHARED, cat_fd, 0);
+	if (vec && map != MAP_FAILED && !mincore(map, opts.catalogue, vec))
+		for (j = 0; j < n; j++)
+			r += vec[j] & 1;
+	if (map != MAP_FAILED)
+		munmap(map, opts.catalogue);
+	free(vec);
+	return (double)r / (double)n;
+}
+
 /* The same start for every mode. */
 static void start_state(void)
 {
@@ -244,35 +286,93 @@ struct rx {
 	uint64_t bytes;
 };
 
+/* --rx-rate: sleep until @bytes are due since @t0. */
+static void rx_pace(double t0, uint64_t bytes)
+{
+	double wait = t0 + (double)bytes / (double)opts.rx_rate - bench_now();
+	struct timespec ts;
+
+	if (wait <= 0)
+		return;
+	ts.tv_sec = (time_t)wait;
+	ts.tv_nsec = (long)((wait - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
 static void *receiver(void *arg)
 {
 	static __thread char buf[1 << 16];
 	struct rx *r = arg;
+	double t0 = bench_now();
+	size_t len = sizeof(buf);
 	ssize_t n;
 
+	/* Paced: reads of a hundredth of a second's worth at most. */
+	if (opts.rx_rate && opts.rx_rate / 100 < len)
+		len = opts.rx_rate / 100 ? opts.rx_rate / 100 : 1;
 	for (;;) {
-		n = recv(r->fd, buf, sizeof(buf), MSG_TRUNC);
+		n = recv(r->fd, buf, len, MSG_TRUNC);
 		if (n > 0)
 			r->bytes += (uint64_t)n;
 		else if (n == 0 || errno != EINTR)
 			break;
+		if (opts.rx_rate)
+			rx_pace(t0, r->bytes);
 	}
 	return NULL;
 }
 
-/* A loopback connection: the sending end, or -1 (printed). */
+/*
+ * A listener on the route's receiving address, made in its receiving
+ * namespace (a socket stays in the namespace it was made in; setns()
+ * changes only this thread's): the fd, or -1.
+ */
+static int rx_listen(struct sockaddr_in *a, socklen_t *al)
+{
+	int here = -1, there = -1, l = -1, rcvbuf = (int)opts.rx_buf;
+	char path[64];
+
+	if (route.ns_recv[0]) {
+		snprintf(path, sizeof(path), "/run/netns/%s", route.ns_recv);
+		here = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+		there = open(path, O_RDONLY | O_CLOEXEC);
+		if (here < 0 || there < 0 || setns(there, CLONE_NEWNET))
+			goto out;
+	}
+	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (here >= 0 && setns(here, CLONE_NEWNET)) {
+		perror("zcsend bench: stream: setns back");
+		exit(1);	/* the sender must not run in the peer's */
+	}
+	/* SO_RCVBUF before listen(): the window scale is chosen then. */
+	if (l >= 0 && ((rcvbuf && setsockopt(l, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+					      sizeof(rcvbuf))) ||
+		       inet_pton(AF_INET, route.addr, &a->sin_addr) != 1 ||
+		       bind(l, (struct sockaddr *)a, sizeof(*a)) || listen(l, 1) ||
+		       getsockname(l, (struct sockaddr *)a, al))) {
+		close(l);
+		l = -1;
+	}
+out:
+	if (here >= 0)
+		close(here);
+	if (there >= 0)
+		close(there);
+	return l;
+}
+
+/* A connection over the route: the sending end, or -1 (printed). */
 static int connect_rx(struct rx *r)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET };
 	socklen_t al = sizeof(a);
 	int l, s = -1;
 
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	r->fd = -1;
 	r->bytes = 0;
-	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 1) ||
-	    getsockname(l, (struct sockaddr *)&a, &al))
+	l = rx_listen(&a, &al);
+	if (l < 0)
 		goto fail;
 	s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)))
@@ -283,7 +383,8 @@ static int connect_rx(struct rx *r)
 	close(l);
 	return s;
 fail:
-	perror("zcsend bench: stream: loopback connection");
+	fprintf(stderr, "zcsend bench: stream: connection over %s: %s\n",
+		route.def->name, strerror(errno));
 	if (r->fd >= 0)
 		close(r->fd);
 	if (s >= 0)
@@ -409,13 +510,14 @@ static int run_mode(enum st_mode m, struct st_run *r, char *err, size_t elen)
 	r->cpu_per_gib = got ? r->cpu_s / ((double)got / (1 << 30)) : 0;
 	r->hit = r->hot_pages ? (double)r->hot_hit / (double)r->hot_pages : 0;
 	r->full = r->hot_reqs ? (double)r->hot_full / (double)r->hot_reqs : 0;
+	r->cat_left = cat_resident();
 	r->ok = !err[0];
 	return 0;
 }
 
 /* ---- the notification case ---- */
 
-static uint64_t notified, copied;
+static uint64_t notified, copied, enobufs;
 
 /* Read what the error queue holds; block (up to 10 s) if block. 0, or -1
  * with errno. */
@@ -459,6 +561,7 @@ static int drain(int s, int block)
 /* ENOBUFS: wait for a notification, then the call is tried again. */
 static int full(int s)
 {
+	enobufs++;
 	return drain(s, 1);
 }
 
@@ -478,6 +581,7 @@ static double nc_send(int c, int notify, uint64_t *calls, char *err, size_t elen
 		return -1;
 	notified = 0;
 	copied = 0;
+	enobufs = 0;
 	*calls = 0;
 	t0 = bench_now();
 	for (i = 0; i < n && !bench_stop_signal; i++) {
@@ -515,10 +619,11 @@ static void run_notify(int run)
 			return;
 		r->notified = notified;
 		r->copied = copied;
+		r->waits = enobufs;
 		r->ok = 1;
-		fprintf(stderr, "stream notify %-5s run %d: plain %.1f MB/s, notify %.1f MB/s (%.3fx), %" PRIu64 " calls, %" PRIu64 " notified, %" PRIu64 " copied\n",
+		fprintf(stderr, "stream notify %-5s run %d: plain %.1f MB/s, notify %.1f MB/s (%.3fx), %" PRIu64 " calls, %" PRIu64 " notified, %" PRIu64 " copied, %" PRIu64 " ENOBUFS waits\n",
 			nc_names[c], run + 1, r->mbps[0], r->mbps[1], r->mbps[1] / r->mbps[0],
-			r->calls, r->notified, r->copied);
+			r->calls, r->notified, r->copied, r->waits);
 	}
 }
 
@@ -573,12 +678,18 @@ static void print_table(int nruns, FILE *f)
 	double hit_f, hit_d;
 	int m, c;
 
-	fprintf(f, "\n== stream: catalogue %s in %s responses, %lu hot files of %s (%s) after each, loopback, medians of %d runs\n",
+	if (opts.part == PART_NOTIFY)
+		goto notify;
+	fprintf(f, "\n== stream: catalogue %s in %s responses, %lu hot files of %s (%s) after each, %s, medians of %d runs\n",
 		fmt_bytes(b1, sizeof(b1), (double)opts.catalogue),
 		fmt_bytes(b2, sizeof(b2), (double)opts.chunk), opts.hot_every,
 		fmt_bytes(b3, sizeof(b3), (double)opts.hot_file),
-		fmt_bytes(b4, sizeof(b4), (double)opts.hot_set), nruns);
-	fprintf(f, "%-9s %8s %9s %8s %8s\n", "method", "MB/s", "CPU s/GiB", "hot hit", "hot full");
+		fmt_bytes(b4, sizeof(b4), (double)opts.hot_set), route.def->name, nruns);
+	if (opts.rx_rate)
+		fprintf(f, "   receiver paced to %s/s\n",
+			fmt_bytes(b1, sizeof(b1), (double)opts.rx_rate));
+	fprintf(f, "%-9s %8s %9s %8s %8s %8s\n", "method", "MB/s", "CPU s/GiB", "hot hit", "hot full",
+		"cat left");
 	for (m = 0; m < ST_COUNT; m++) {
 		if (m == ST_DROP && unavail[0]) {
 			fprintf(f, "%-9s unavailable: %s\n", mode_names[m], unavail);
@@ -588,14 +699,18 @@ static void print_table(int nruns, FILE *f)
 			fprintf(f, "%-9s failed: %s\n", mode_names[m], failure[m]);
 			continue;
 		}
-		fprintf(f, "%-9s %8.1f %9.2f %8.3f %8.3f\n", mode_names[m],
+		fprintf(f, "%-9s %8.1f %9.2f %8.3f %8.3f %8.3f\n", mode_names[m],
 			median(m, offsetof(struct st_run, mbps), nruns),
 			median(m, offsetof(struct st_run, cpu_per_gib), nruns),
 			median(m, offsetof(struct st_run, hit), nruns),
-			median(m, offsetof(struct st_run, full), nruns));
+			median(m, offsetof(struct st_run, full), nruns),
+			median(m, offsetof(struct st_run, cat_left), nruns));
 	}
-	fprintf(f, "\n== stream: notifications, ZCSEND_IOC_SENDFILE plain and with ZCSEND_F_NOTIFY, %s per case, medians of %d runs\n",
-		fmt_bytes(b1, sizeof(b1), (double)opts.notify_bytes), nruns);
+	if (opts.part == PART_STREAM)
+		goto legend;
+notify:
+	fprintf(f, "\n== stream: notifications, ZCSEND_IOC_SENDFILE plain and with ZCSEND_F_NOTIFY, %s per case, %s, medians of %d runs\n",
+		fmt_bytes(b1, sizeof(b1), (double)opts.notify_bytes), route.def->name, nruns);
 	fprintf(f, "%-9s %10s %11s %8s\n", "object", "plain MB/s", "notify MB/s", "ratio");
 	for (c = 0; c < NC_COUNT; c++) {
 		fmt_bytes(b2, sizeof(b2), (double)(c == NC_BULK ? opts.bulk : opts.small));
@@ -607,30 +722,36 @@ static void print_table(int nruns, FILE *f)
 			fprintf(f, "%-9s %10.1f %11.1f %8.3f\n", nc_names[c], nmedian(c, 0, nruns),
 				nmedian(c, 1, nruns), nmedian(c, 2, nruns));
 	}
+legend:
 	fprintf(f, "\nLegend:\n");
 	for (m = 0; m < ST_COUNT; m++)
 		fprintf(f, "  %-9s %s\n", mode_names[m], mode_desc[m]);
 	fprintf(f, "  hot hit: hot-set pages resident (mincore) before each hot response / pages; hot full: share of hot responses with every page resident\n");
+	fprintf(f, "  cat left: share of the catalogue's pages resident once the receiver had every byte\n");
 	fprintf(f, "  CPU: the whole process (sender and receiver), not the module's drop worker; bulk %s and small %s objects, one call each\n",
 		fmt_bytes(b1, sizeof(b1), (double)opts.bulk), fmt_bytes(b2, sizeof(b2), (double)opts.small));
-	if (usable(ST_FADVISE, nruns) && usable(ST_DROP, nruns)) {
+	if (unavail[0])
+		return;
+	fprintf(f, "targets (issue 24):");
+	if (opts.part != PART_NOTIFY && usable(ST_FADVISE, nruns) && usable(ST_DROP, nruns)) {
 		hit_f = median(ST_FADVISE, offsetof(struct st_run, hit), nruns);
 		hit_d = median(ST_DROP, offsetof(struct st_run, hit), nruns);
-		fprintf(f, "targets (issue 24): drop hot hit %.3f (>= 0.95 and > fadvise's %.3f: %s)",
+		fprintf(f, " drop hot hit %.3f (>= 0.95 and > fadvise's %.3f: %s)",
 			hit_d, hit_f, hit_d >= 0.95 && hit_d > hit_f ? "met" : "missed");
-		if (!nfailure[0])
-			fprintf(f, "; notify bulk %.3fx plain (>= 0.95x: %s)", nmedian(NC_BULK, 2, nruns),
-				nmedian(NC_BULK, 2, nruns) >= 0.95 ? "met" : "missed");
-		fprintf(f, "\n");
 	}
+	if (opts.part != PART_STREAM && !nfailure[0])
+		fprintf(f, " notify bulk %.3fx plain (>= 0.95x: %s)", nmedian(NC_BULK, 2, nruns),
+			nmedian(NC_BULK, 2, nruns) >= 0.95 ? "met" : "missed");
+	fprintf(f, "\n");
 }
 
 static void print_json(int nruns, int complete, FILE *f)
 {
 	int m, c, i;
 
-	fprintf(f, "{\"workload\": \"stream\", \"complete\": %s, \"catalogue\": %" PRIu64 ", \"chunk\": %" PRIu64 ", \"hot_set\": %" PRIu64 ", \"hot_file\": %" PRIu64 ", \"hot_files\": %lu, \"hot_every\": %lu, \"runs\": %d, \"modes\": [",
-		complete ? "true" : "false", opts.catalogue, opts.chunk, opts.hot_set,
+	fprintf(f, "{\"workload\": \"stream\", \"route\": \"%s\", \"rx_rate\": %" PRIu64 ", \"complete\": %s, \"catalogue\": %" PRIu64 ", \"chunk\": %" PRIu64 ", \"hot_set\": %" PRIu64 ", \"hot_file\": %" PRIu64 ", \"hot_files\": %lu, \"hot_every\": %lu, \"runs\": %d, \"modes\": [",
+		route.def->name, opts.rx_rate, complete ? "true" : "false", opts.catalogue,
+		opts.chunk, opts.hot_set,
 		opts.hot_file, nhot, opts.hot_every, nruns);
 	for (m = 0; m < ST_COUNT; m++) {
 		int av = m != ST_DROP || !unavail[0];
@@ -641,10 +762,10 @@ static void print_json(int nruns, int complete, FILE *f)
 		for (i = 0; av && i < nruns; i++) {
 			const struct st_run *r = &RES(m, i);
 
-			fprintf(f, "%s{\"ok\": %s, \"bytes\": %" PRIu64 ", \"seconds\": %.4f, \"cpu_s\": %.4f, \"mbps\": %.3f, \"cpu_s_per_gib\": %.4f, \"hot_requests\": %" PRIu64 ", \"hot_full\": %" PRIu64 ", \"hot_pages\": %" PRIu64 ", \"hot_pages_resident\": %" PRIu64 ", \"hot_hit_ratio\": %.4f, \"hot_full_ratio\": %.4f}",
+			fprintf(f, "%s{\"ok\": %s, \"bytes\": %" PRIu64 ", \"seconds\": %.4f, \"cpu_s\": %.4f, \"mbps\": %.3f, \"cpu_s_per_gib\": %.4f, \"hot_requests\": %" PRIu64 ", \"hot_full\": %" PRIu64 ", \"hot_pages\": %" PRIu64 ", \"hot_pages_resident\": %" PRIu64 ", \"hot_hit_ratio\": %.4f, \"hot_full_ratio\": %.4f, \"catalogue_left\": %.4f}",
 				i ? ", " : "", r->ok ? "true" : "false", r->bytes, r->secs, r->cpu_s,
 				r->mbps, r->cpu_per_gib, r->hot_reqs, r->hot_full, r->hot_pages,
-				r->hot_hit, r->hit, r->full);
+				r->hot_hit, r->hit, r->full, r->cat_left);
 		}
 		fprintf(f, "]}");
 	}
@@ -656,9 +777,9 @@ static void print_json(int nruns, int complete, FILE *f)
 		for (i = 0; !unavail[0] && i < nruns; i++) {
 			const struct nc_run *r = &NRES(c, i);
 
-			fprintf(f, "%s{\"ok\": %s, \"plain_mbps\": %.3f, \"notify_mbps\": %.3f, \"calls\": %" PRIu64 ", \"notified\": %" PRIu64 ", \"copied\": %" PRIu64 "}",
+			fprintf(f, "%s{\"ok\": %s, \"plain_mbps\": %.3f, \"notify_mbps\": %.3f, \"calls\": %" PRIu64 ", \"notified\": %" PRIu64 ", \"copied\": %" PRIu64 ", \"enobufs_waits\": %" PRIu64 "}",
 				i ? ", " : "", r->ok ? "true" : "false", r->mbps[0], r->mbps[1],
-				r->calls, r->notified, r->copied);
+				r->calls, r->notified, r->copied, r->waits);
 		}
 		fprintf(f, "]}");
 	}
@@ -699,6 +820,25 @@ static int set_hot_set(const char *arg) { return set_size_max(arg, &opts.hot_set
 static int set_bulk(const char *arg) { return set_size_max(arg, &opts.bulk); }
 static int set_small(const char *arg) { return set_size_max(arg, &opts.small); }
 static int set_notify_bytes(const char *arg) { return set_size_max(arg, &opts.notify_bytes); }
+static int set_rx_rate(const char *arg) { return set_size_max(arg, &opts.rx_rate); }
+
+static int set_part(const char *arg)
+{
+	static const char *const names[] = { "both", "stream", "notify" };
+	int i;
+
+	for (i = 0; i < 3; i++)
+		if (!strcmp(arg, names[i])) {
+			opts.part = i;
+			return 0;
+		}
+	return -1;
+}
+
+static int set_rx_buf(const char *arg)
+{
+	return set_size_max(arg, &opts.rx_buf) || opts.rx_buf > INT_MAX / 2 ? -1 : 0;
+}
 
 static int set_hot_file(const char *arg)
 {
@@ -722,6 +862,10 @@ static const struct bench_option stream_options[] = {
 	{ "small", "SIZE", "notifications: the small object (default 16K)", set_small },
 	{ "notify-bytes", "SIZE", "notifications: bytes per case and way (default 256M)",
 	  set_notify_bytes },
+	{ "rx-rate", "SIZE", "the receiver reads at most SIZE bytes a second (default: at once)",
+	  set_rx_rate },
+	{ "rx-buf", "SIZE", "the receiver's SO_RCVBUF (default: the kernel's)", set_rx_buf },
+	{ "part", "WHICH", "stream, notify or both (default) cases", set_part },
 	{ NULL, NULL, NULL, NULL },
 };
 
@@ -736,8 +880,8 @@ static int run_stream(const struct bench_opts *common)
 	opts.json = common->json;
 	opts.json_file = common->json_file;
 	opts.dir = common->dir;
-	if (common->nroutes != 1 || strcmp(common->routes[0]->name, "loopback")) {
-		fprintf(stderr, "zcsend bench: --workload stream runs on loopback only\n");
+	if (common->nroutes != 1 || common->routes[0]->ktls) {
+		fprintf(stderr, "zcsend bench: --workload stream runs on one route, not kTLS\n");
 		return EXIT_USAGE;
 	}
 	if (opts.hot_file > opts.hot_set) {
@@ -758,13 +902,18 @@ static int run_stream(const struct bench_opts *common)
 		st = 1;
 		goto out;
 	}
+	if (route_setup(&route, common->routes[0])) {
+		st = 1;
+		goto out;
+	}
 	fprintf(stderr, "zcsend bench: stream: writing the files in %s\n", opts.dir);
 	if (make_files()) {
 		st = 1;
 		goto out;
 	}
 	for (i = 0; i < opts.runs && !bench_stop_signal; i++) {
-		for (m = 0; m < ST_COUNT && !bench_stop_signal; m++) {
+		for (m = 0; m < ST_COUNT && opts.part != PART_NOTIFY &&
+			    !bench_stop_signal; m++) {
 			struct st_run *r = &RES(m, i);
 
 			if ((m == ST_DROP && unavail[0]) || failure[m][0])
@@ -780,11 +929,11 @@ static int run_stream(const struct bench_opts *common)
 				st = 1;
 				continue;
 			}
-			fprintf(stderr, "stream %-8s run %d: %.1f MB/s, %.2f CPU s/GiB, hot hit %.3f, full %.3f (%" PRIu64 " hot responses)\n",
+			fprintf(stderr, "stream %-8s run %d: %.1f MB/s, %.2f CPU s/GiB, hot hit %.3f, full %.3f (%" PRIu64 " hot responses), catalogue left %.3f\n",
 				mode_names[m], i + 1, r->mbps, r->cpu_per_gib, r->hit, r->full,
-				r->hot_reqs);
+				r->hot_reqs, r->cat_left);
 		}
-		if (!unavail[0] && !nfailure[0])
+		if (!unavail[0] && !nfailure[0] && opts.part != PART_STREAM)
 			run_notify(i);
 		if (nfailure[0])
 			st = 1;
@@ -798,6 +947,7 @@ report:
 		print_table(nruns, stdout);
 	st |= write_json(nruns, nruns == opts.runs);
 out:
+	route_teardown(&route);
 	free_files();
 	if (zdev >= 0)
 		close(zdev);
@@ -811,6 +961,6 @@ out:
 const struct bench_workload workload_stream = {
 	.name = "stream",
 	.help = "a catalogue streamed once past a hot set: sendfile, + fadvise, zcsend DROP; notification cost",
-	.options = stream_options, .runs = 5, .routes = "loopback",
+	.options = stream_options, .runs = 5, .routes = "loopback",	/* or nic */
 	.run = run_stream,
 };

@@ -265,7 +265,7 @@ fi
 
 # The stream workload (issue 24): a tiny run on loopback, no module (drop
 # and the notification case are unavailable on the host), no root.
-expect 2 "runs on loopback only" "stream refuses other routes" -- --workload stream --route veth
+expect 2 "runs on one route, not kTLS" "stream refuses kTLS" -- --workload stream --route loopback-ktls
 "$TOOL" bench --workload stream --catalogue 4M --hot-set 256K --hot-file 64K --bulk 1M \
 	--notify-bytes 2M --runs 1 --dir "$WORK" --json="$WORK/stream.json" \
 	> "$WORK/stream.txt" 2> "$WORK/stream.err"
