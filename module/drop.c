@@ -52,7 +52,7 @@ struct zcsend_drop_range {
 struct zcsend_drop {
 	struct ubuf_info	ubuf;	/* on every skb with the call's pages */
 	struct delayed_work	work;
-	bool			again;	/* the drop is being retried */
+	unsigned int		tries;	/* retries made (ZCSEND_DROP_RETRIES) */
 	struct ubuf_info	*notify; /* ZCSEND_F_NOTIFY: the call's id */
 	bool			copied;	/* some skb was copied: not zero-copy */
 	unsigned int		nr;
@@ -129,10 +129,14 @@ static void zcsend_drop_runs_flush(struct zcsend_drop_runs *runs,
  * it drains this CPU's LRU batches (folio_batch_release() does so once).
  * Done before invalidate_mapping_pages(), which moves each folio it fails
  * on to a per-CPU deactivation batch: a busy folio would look parked.
+ * @retry: after such a failure, every clean unmapped folio is taken: one
+ * in a deactivation batch is still on its LRU list (deactivate_file_folio()
+ * leaves PG_lru set, 6.1 and 6.12) and held by the batch until its CPU
+ * drains it, which only fadvise's lru_add_drain_all() makes happen.
  */
 static void zcsend_drop_parked_runs(struct file *file,
 				    struct address_space *mapping,
-				    pgoff_t first, pgoff_t last)
+				    pgoff_t first, pgoff_t last, bool retry)
 {
 	struct zcsend_drop_runs runs = { .nr = 0 };
 	struct folio_batch fbatch;
@@ -144,7 +148,8 @@ static void zcsend_drop_parked_runs(struct file *file,
 		for (i = 0; i < folio_batch_count(&fbatch); i++) {
 			struct folio *folio = fbatch.folios[i];
 
-			if (zcsend_drop_parked(folio))
+			if (retry ? zcsend_drop_droppable(folio) :
+				    zcsend_drop_parked(folio))
 				zcsend_drop_runs_add(&runs,
 						     max(folio->index, first),
 						     min(folio_next_index(folio),
@@ -188,9 +193,9 @@ static bool zcsend_drop_left(struct address_space *mapping, pgoff_t first,
  * LRU batch, which zcsend_drop_parked_runs() drops first.
  *
  * Return: true when a clean, unmapped page is left (a reference that may
- * be about to go: the caller tries once more a tick later).
+ * be about to go: the caller tries again a few ticks later).
  */
-static bool zcsend_drop_range(const struct zcsend_drop_range *r)
+static bool zcsend_drop_range(const struct zcsend_drop_range *r, bool retry)
 {
 	struct inode *inode = d_real_inode(r->file->f_path.dentry);
 	struct address_space *mapping = inode->i_mapping;
@@ -205,10 +210,12 @@ static bool zcsend_drop_range(const struct zcsend_drop_range *r)
 	/* tmpfs, ramfs: the cache is the file (fadvise ignores them too). */
 	if (stop <= first || inode_to_bdi(inode) == &noop_backing_dev_info)
 		return false;
-	zcsend_drop_parked_runs(r->file, mapping, first, stop - 1);
+	zcsend_drop_parked_runs(r->file, mapping, first, stop - 1, retry);
 	invalidate_mapping_pages(mapping, first, stop - 1);
 	return zcsend_drop_left(mapping, first, stop - 1);
 }
+
+#define ZCSEND_DROP_RETRIES	3
 
 static void zcsend_drop_work(struct work_struct *work)
 {
@@ -218,15 +225,19 @@ static void zcsend_drop_work(struct work_struct *work)
 	unsigned int i;
 
 	for (i = 0; i < d->nr; i++)
-		left |= zcsend_drop_range(&d->range[i]);
+		left |= zcsend_drop_range(&d->range[i], d->tries);
 	/*
 	 * A page can still be held for a moment: its skb's frags are put
-	 * after the callback, and a CPU may not have drained its batches.
-	 * One more try, a tick later, before the notification.
+	 * after the callback (skb_release_data), and a CPU may not have
+	 * drained its batches. That CPU may not run at once (a guest's vCPU
+	 * preempted by a loaded host: one tick was seen too short on 6.1),
+	 * so up to three more tries, 1, 4 and 16 ticks apart, before the
+	 * notification.
 	 */
-	if (left && !d->again) {
-		d->again = true;
-		queue_delayed_work(zcsend_drop_wq, &d->work, 1);
+	if (left && d->tries < ZCSEND_DROP_RETRIES) {
+		unsigned long delay = 1UL << (2 * d->tries++);
+
+		queue_delayed_work(zcsend_drop_wq, &d->work, delay);
 		return;
 	}
 	for (i = 0; i < d->nr; i++)
