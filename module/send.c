@@ -38,6 +38,7 @@
 #include <linux/pipe_fs_i.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/xacct.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/splice.h>
 #include <linux/string.h>
@@ -100,11 +101,20 @@ struct zcsend_vseg {
 	bool		more;		/* MSG_MORE after it */
 };
 
+/*
+ * The argument struct, whose first field is its size. A struct of this
+ * module's size, the common case, is read in one user access (sendfile(2)
+ * makes two per call, this path three: the struct, and the outputs before
+ * and after the send); any other size, or a fault (a shorter struct at the
+ * end of a mapping), takes the general path, with its own errnos.
+ */
 static int zcsend_copy_arg(void *karg, size_t ksize, size_t ver0,
 			   const void __user *uarg)
 {
 	u32 usize;
 
+	if (!copy_from_user(karg, uarg, ksize) && *(u32 *)karg == ksize)
+		return 0;
 	if (get_user(usize, (const u32 __user *)uarg))
 		return -EFAULT;
 	if (usize < ver0)
@@ -112,6 +122,40 @@ static int zcsend_copy_arg(void *karg, size_t ksize, size_t ver0,
 	if (usize > PAGE_SIZE)
 		return -E2BIG;
 	return copy_struct_from_user(karg, ksize, uarg, usize);
+}
+
+/*
+ * A call's output fields, written in one user-access window (one STAC/CLAC
+ * pair under SMAP) instead of one per field. Return: 0 or -EFAULT.
+ */
+static int zcsend_file_put_out(struct zcsend_file __user *u, u64 sent,
+			       u64 offset)
+{
+	if (!user_write_access_begin(u, offsetofend(struct zcsend_file, sent)))
+		return -EFAULT;
+	unsafe_put_user(sent, &u->sent, efault);
+	unsafe_put_user(offset, &u->offset, efault);
+	user_write_access_end();
+	return 0;
+efault:
+	user_write_access_end();
+	return -EFAULT;
+}
+
+static int zcsend_vec_put_out(struct zcsend_vec __user *u, u64 sent,
+			      u32 segs_done, u64 seg_sent)
+{
+	if (!user_write_access_begin(u, offsetofend(struct zcsend_vec,
+						    seg_sent)))
+		return -EFAULT;
+	unsafe_put_user(sent, &u->sent, efault);
+	unsafe_put_user(segs_done, &u->segs_done, efault);
+	unsafe_put_user(seg_sent, &u->seg_sent, efault);
+	user_write_access_end();
+	return 0;
+efault:
+	user_write_access_end();
+	return -EFAULT;
 }
 
 /* Offsets are loff_t: the range must end at or before S64_MAX. */
@@ -313,7 +357,9 @@ static bool zcsend_sock_tls(struct sock *sk)
 {
 	const struct tcp_ulp_ops *ulp = READ_ONCE(inet_csk(sk)->icsk_ulp_ops);
 
-	return ulp && !strcmp(ulp->name, "tls");
+	/* With TLS_TX set up: an RX-only one sends as plain TCP. */
+	return ulp && !strcmp(ulp->name, "tls") &&
+	       tls_get_ctx(sk)->tx_conf != TLS_BASE;
 }
 
 /* A blocking batch on a full socket still takes one pipe round's worth. */
@@ -415,31 +461,41 @@ static int zcsend_sock_error(struct zcsend_tx *tx)
 static int zcsend_tx_notify_init(struct zcsend_tx *tx)
 {
 	struct sock *sk = tx->sock->sk;
-	struct ubuf_info *uarg = NULL, *tail;
+	struct ubuf_info *uarg = NULL;
+	struct sk_buff *skb;
 
 	/* TCP changes sk_zckey under the socket lock: so do we. */
 	lock_sock(sk);
-	/* NULL if not TCP's own kind (a ZCSEND_F_DROP call's), or too long. */
-	tail = skb_zcopy(tcp_write_queue_tail(sk));
-	if (tail)
-		uarg = msg_zerocopy_realloc(sk, 0, tail);
+	/*
+	 * Only a tail whose skb is marked as holding shared frags: the call's
+	 * pages join that skb, and a send(MSG_ZEROCOPY) skb of the caller's
+	 * own lacks the mark that the page-cache pages need (below).
+	 * NULL if not TCP's own kind (a ZCSEND_F_DROP call's), or too long.
+	 */
+	skb = tcp_write_queue_tail(sk);
+	if (skb && (skb_shinfo(skb)->flags & SKBFL_SHARED_FRAG) &&
+	    skb_zcopy(skb))
+		uarg = msg_zerocopy_realloc(sk, 0, skb_zcopy(skb));
 	if (!uarg)
 		uarg = msg_zerocopy_realloc(sk, 0, NULL);
+	if (uarg) {
+		/*
+		 * Page-cache pages, which a writer may change in flight:
+		 * marked as sendfile marks them, so a software checksum
+		 * linearizes first. Under the lock: the ubuf may be shared.
+		 */
+		uarg->flags |= SKBFL_SHARED_FRAG;
+		/*
+		 * Without scatter-gather TCP copies, and marks only its own
+		 * ubufs COPIED for it. (TCP sockets get SG from software
+		 * GSO: never seen.)
+		 */
+		if (!(READ_ONCE(sk->sk_route_caps) & NETIF_F_SG))
+			uarg_to_msgzc(uarg)->zerocopy = 0;
+	}
 	release_sock(sk);
 	if (!uarg)
 		return -ENOBUFS;	/* the socket's optmem_max */
-	/*
-	 * Page-cache pages, which a writer may change in flight: marked as
-	 * sendfile marks them, so a software checksum linearizes first.
-	 */
-	uarg->flags |= SKBFL_SHARED_FRAG;
-
-	/*
-	 * Without scatter-gather TCP copies, and marks only its own ubufs
-	 * COPIED for it. (TCP sockets get SG from software GSO: never seen.)
-	 */
-	if (!(READ_ONCE(sk->sk_route_caps) & NETIF_F_SG))
-		uarg_to_msgzc(uarg)->zerocopy = 0;
 	tx->zc = uarg;
 	return 0;
 }
@@ -452,6 +508,13 @@ static int zcsend_tx_notify_init(struct zcsend_tx *tx)
  * Under the socket lock: TCP's own MSG_ZEROCOPY sends may extend the ubuf.
  * Return: 0, or -ENOBUFS past the limit.
  */
+/*
+ * Where the ubuf's byte count saturates: past msg_zerocopy_realloc()'s
+ * 512 KiB limit (so no further call extends it), and far enough from
+ * U32_MAX that its own u32 sum with a send's size cannot wrap below it.
+ */
+#define ZCSEND_ZC_BYTELEN_MAX	SZ_1M
+
 static int zcsend_tx_charge(struct zcsend_tx *tx, size_t bytes)
 {
 	struct ubuf_info_msgzc *zc = uarg_to_msgzc(tx->zc);
@@ -461,7 +524,8 @@ static int zcsend_tx_charge(struct zcsend_tx *tx, size_t bytes)
 	lock_sock(sk);
 	err = mm_account_pinned_pages(&zc->mmp, bytes);
 	if (!err)
-		zc->bytelen = min_t(u64, (u64)zc->bytelen + bytes, U32_MAX);
+		zc->bytelen = min_t(u64, (u64)zc->bytelen + bytes,
+				    ZCSEND_ZC_BYTELEN_MAX);
 	release_sock(sk);
 	return err;
 }
@@ -911,6 +975,16 @@ static ssize_t zcsend_send_range(struct zcsend_tx *tx, struct file *file,
 		 * on every round but the last (splice_direct_to_actor).
 		 */
 		m = done + n < len ? n == tx->cap || tx->tls : more;
+		/*
+		 * kTLS keeps a record open under MSG_MORE until the next
+		 * send, with no timer to push it as TCP's cork has: a batch
+		 * that ends at end of file ends the range (the next one
+		 * reads nothing), so it takes the range's own @more, as
+		 * sendfile(2) ends with splice_eof.
+		 */
+		if (m && tx->tls && done + n < len &&
+		    pos + done + n >= i_size_read(file_inode(file)))
+			m = more;
 		/* Nor is one corked that the next batch's miss would strand. */
 		if (m && tx->nowait && done + n < len &&
 		    !zcsend_nowait_cached(file, pos + done + n, 1))
@@ -1138,8 +1212,7 @@ ssize_t zcsend_sendfile(const struct zcsend_file *kp, void __user *arg,
 	 * Every output field written before anything is sent (@offset with
 	 * its own value): queued bytes never end in EFAULT.
 	 */
-	err = put_user(0, &u->sent) || put_user(k.offset, &u->offset) ?
-	      -EFAULT : 0;
+	err = zcsend_file_put_out(u, 0, k.offset);
 	if (!err)
 		err = zcsend_sock_get(k.sock_fd, &sfd, &sock);
 	if (err)
@@ -1168,7 +1241,7 @@ ssize_t zcsend_sendfile(const struct zcsend_file *kp, void __user *arg,
 	if (ret < 0)
 		return punt && *punt ? ret : zcsend_fail(ret);
 
-	if (put_user(ret, &u->sent) || put_user(k.offset + ret, &u->offset))
+	if (zcsend_file_put_out(u, ret, k.offset + ret))
 		return -EFAULT;
 	return ret;
 
@@ -1549,8 +1622,7 @@ ssize_t zcsend_sendvec(const struct zcsend_vec *kp, void __user *arg,
 	}
 
 	/* Every output field written before anything is sent, as above. */
-	err = put_user(0, &u->sent) || put_user(0, &u->segs_done) ||
-	      put_user(0, &u->seg_sent) ? -EFAULT : 0;
+	err = zcsend_vec_put_out(u, 0, 0, 0);
 	if (!err)
 		err = zcsend_sock_get(k.sock_fd, &sfd, &sock);
 	if (err)
@@ -1578,8 +1650,7 @@ ssize_t zcsend_sendvec(const struct zcsend_vec *kp, void __user *arg,
 	if (ret < 0)
 		return punt && *punt ? ret : zcsend_fail(ret);
 
-	if (put_user(ret, &u->sent) || put_user(k.segs_done, &u->segs_done) ||
-	    put_user(k.seg_sent, &u->seg_sent))
+	if (zcsend_vec_put_out(u, ret, k.segs_done, k.seg_sent))
 		return -EFAULT;
 	return ret;
 

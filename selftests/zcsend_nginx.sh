@@ -238,7 +238,7 @@ get() {
 		fi
 		i=$((i + 1))
 	done
-	return $bad
+	return $((bad > 255 ? 255 : bad))
 }
 
 RANGES=(

@@ -564,6 +564,8 @@ FIXTURE_SETUP(veth)
 	ASSERT_LE(0, self->dev);
 	self->file = open(file_path, O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, self->file);
+	/* A run that died before its teardown may have left the pair. */
+	zcsend_run("ip link del zcveth0 2>/dev/null");
 	ASSERT_EQ(0, zcsend_run("ip netns add %s && "
 				"ip link add zcveth0 type veth peer name zcveth1 netns %s && "
 				"ip addr add 198.51.100.1/24 dev zcveth0 && ip link set zcveth0 up && "

@@ -1782,4 +1782,71 @@ TEST_F_TIMEOUT(ktls, round_trip, 120)
 	free(want);
 }
 
+/*
+ * A range that runs past end of file, with the stream out of step with the
+ * records: a first call sends 100 bytes with ZCSEND_F_MORE (the record stays
+ * open), the second the next 64 KiB to EOF and asks for 1 MiB. Its one
+ * batch (64 KiB: a blocking call's floor, the socket buffers being small)
+ * ends exactly at EOF, and must reach kTLS without MSG_MORE: kTLS keeps a
+ * record open under MSG_MORE until a next send, with no timer (6.5+), and
+ * the receiver would wait for the last 100 bytes of a call that returned.
+ * The receiver reads exactly the file, without the FIN, within 10 s
+ * (SO_RCVTIMEO).
+ */
+static int recv_exact_cmp(int fd, const unsigned char *want, size_t len)
+{
+	unsigned char buf[4096];
+	size_t got = 0;
+
+	while (got < len) {
+		size_t want_n = len - got < sizeof(buf) ? len - got : sizeof(buf);
+		ssize_t n = read(fd, buf, want_n);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return 2;	/* timed out, or EOF: bytes missing */
+		if (memcmp(buf, want + got, n))
+			return 1;
+		got += n;
+	}
+	return 0;
+}
+
+TEST_F_TIMEOUT(ktls, past_eof_flushed, 120)
+{
+	struct timeval tv = { .tv_sec = 10 };
+	size_t flen = 100 + 65536;
+	unsigned char *want = malloc(flen);
+	struct zcsend_file r;
+	int ffd, cli, srv;
+	pid_t pid;
+
+	ASSERT_NE(NULL, want);
+	fill_pattern(want, flen, 43);
+	ffd = zcsend_make_file(NULL, want, flen);
+	ASSERT_LE(0, ffd);
+	ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &cli, &srv, 16384));
+	ASSERT_EQ(0, ktls_on(cli, TLS_TX, variant->version));
+	ASSERT_EQ(0, ktls_on(srv, TLS_RX, variant->version));
+	ASSERT_EQ(0, setsockopt(srv, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(recv_exact_cmp(srv, want, flen));
+	close(srv);
+	ASSERT_EQ(0, zc_sendfile(self->dev, ffd, cli, 0, 100, ZCSEND_F_MORE,
+				 &r));
+	EXPECT_EQ(100, r.sent);
+	ASSERT_EQ(0, zc_sendfile(self->dev, ffd, cli, 100, MIB, 0, &r));
+	EXPECT_EQ(flen - 100, r.sent);
+	EXPECT_EQ(0, receiver_status(pid)) {
+		TH_LOG("the receiver did not get the file's %zu bytes in 10 s",
+		       flen);
+	}
+	close(cli);
+	close(ffd);
+	free(want);
+}
+
 ZCSEND_TEST_MAIN
