@@ -411,43 +411,6 @@ TEST_F_TIMEOUT(link, transfer_64mib, NIC_TIMEOUT)
 #define NOTE_WAIT_MS	10000	/* for a notification that must come */
 #define NOTE_QUIET_MS	500	/* for one that must not */
 
-/* One MSG_ZEROCOPY completion: ids @lo..@hi, @copied its COPIED code. */
-struct note {
-	uint32_t lo, hi;
-	int copied;
-};
-
-/*
- * Wait up to @ms for one completion on @fd's error queue and read it as a
- * MSG_ZEROCOPY reader does: 1, 0 on timeout, -1 for anything else.
- */
-static int wait_note(int fd, struct note *n, int ms)
-{
-	char control[CMSG_SPACE(sizeof(struct sock_extended_err)) + 64];
-	struct msghdr msg = {
-		.msg_control = control, .msg_controllen = sizeof(control),
-	};
-	struct pollfd p = { .fd = fd, .events = 0 };
-	struct sock_extended_err *serr;
-	struct cmsghdr *cm;
-
-	/* POLLERR: the error queue is not empty. */
-	if (poll(&p, 1, ms) != 1 || !(p.revents & POLLERR))
-		return 0;
-	if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
-		return -1;
-	cm = CMSG_FIRSTHDR(&msg);
-	if (!cm || cm->cmsg_level != SOL_IP || cm->cmsg_type != IP_RECVERR)
-		return -1;
-	serr = (void *)CMSG_DATA(cm);
-	if (serr->ee_origin != SO_EE_ORIGIN_ZEROCOPY || serr->ee_errno)
-		return -1;
-	n->lo = serr->ee_info;
-	n->hi = serr->ee_data;
-	n->copied = !!(serr->ee_code & SO_EE_CODE_ZEROCOPY_COPIED);
-	return 1;
-}
-
 /* Bytes the sender's TCP still holds: unsent or unacknowledged. */
 static int outq(int fd)
 {
@@ -469,7 +432,7 @@ TEST_F_TIMEOUT(link, notify_not_copied, NIC_TIMEOUT)
 		.size = sizeof(a), .flags = ZCSEND_F_NOTIFY,
 		.file_fd = self->file, .offset = 12345, .length = len,
 	};
-	struct note n;
+	struct zc_note n;
 	int port, sock;
 	pid_t rx;
 
@@ -480,12 +443,12 @@ TEST_F_TIMEOUT(link, notify_not_copied, NIC_TIMEOUT)
 	a.sock_fd = sock;
 	ASSERT_EQ(0, ioctl(self->dev, ZCSEND_IOC_SENDFILE, &a));
 	EXPECT_EQ(len, a.sent);
-	ASSERT_EQ(1, wait_note(sock, &n, NOTE_WAIT_MS));
+	ASSERT_EQ(1, zc_wait_note(sock, &n, NOTE_WAIT_MS));
 	EXPECT_EQ(0, outq(sock));
 	EXPECT_EQ(0, n.lo);
 	EXPECT_EQ(0, n.hi);
 	EXPECT_EQ(0, n.copied);
-	EXPECT_EQ(0, wait_note(sock, &n, 0));	/* exactly one */
+	EXPECT_EQ(0, zc_wait_note(sock, &n, 0));	/* exactly one */
 	close(sock);
 	EXPECT_EQ(0, receiver_status(rx));
 }
@@ -507,7 +470,7 @@ TEST_F_TIMEOUT(link, notify_held_until_acked, NIC_TIMEOUT)
 	};
 	uint64_t t0[4], t1[4];
 	int port, sock, go[2], ret, sndbuf = 1024 * 1024;
-	struct note n;
+	struct zc_note n;
 	pid_t rx;
 
 	ASSERT_EQ(0, pipe(go));
@@ -527,13 +490,13 @@ TEST_F_TIMEOUT(link, notify_held_until_acked, NIC_TIMEOUT)
 	ASSERT_GT(len, a.sent);
 
 	/* The receiver sleeps: its window closes, nothing is notified. */
-	EXPECT_EQ(0, wait_note(sock, &n, NOTE_QUIET_MS));
+	EXPECT_EQ(0, zc_wait_note(sock, &n, NOTE_QUIET_MS));
 	EXPECT_LT(0, outq(sock));
 	TH_LOG("%" PRIu64 " bytes queued, %d not acknowledged after %d ms",
 	       (uint64_t)a.sent, outq(sock), NOTE_QUIET_MS);
 
 	ASSERT_EQ(sizeof(a.sent), write(go[1], &a.sent, sizeof(a.sent)));
-	ret = wait_note(sock, &n, NOTE_WAIT_MS);
+	ret = zc_wait_note(sock, &n, NOTE_WAIT_MS);
 	ASSERT_EQ(1, ret);
 	EXPECT_EQ(0, outq(sock));
 	ASSERT_EQ(0, nic_counters("tx", t1));
@@ -589,7 +552,7 @@ TEST_F_TIMEOUT(veth, notify_copied, NIC_TIMEOUT)
 		.size = sizeof(a), .flags = ZCSEND_F_NOTIFY,
 		.file_fd = self->file, .offset = 777, .length = len,
 	};
-	struct note n;
+	struct zc_note n;
 	int port, sock = -1, i;
 	pid_t rx;
 
@@ -606,7 +569,7 @@ TEST_F_TIMEOUT(veth, notify_copied, NIC_TIMEOUT)
 	a.sock_fd = sock;
 	ASSERT_EQ(0, ioctl(self->dev, ZCSEND_IOC_SENDFILE, &a));
 	EXPECT_EQ(len, a.sent);
-	ASSERT_EQ(1, wait_note(sock, &n, NOTE_WAIT_MS));
+	ASSERT_EQ(1, zc_wait_note(sock, &n, NOTE_WAIT_MS));
 	EXPECT_EQ(0, n.lo);
 	EXPECT_EQ(0, n.hi);
 	EXPECT_EQ(1, n.copied);

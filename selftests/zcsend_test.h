@@ -8,7 +8,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/errqueue.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -286,5 +288,64 @@ static const char *const zcsend_wchans_sndbuf[] __attribute__((unused)) = {
 			ksft_exit_skip("zcsend module not loaded\n");	\
 		return test_harness_run(argc, argv);			\
 	}
+
+/* One completion as a MSG_ZEROCOPY reader sees it. */
+struct zc_note {
+	uint32_t lo, hi;
+	int copied;
+};
+
+/*
+ * Read one completion from @fd's error queue without waiting, as a reader
+ * written for MSG_ZEROCOPY does (the kernel's msg_zerocopy selftest):
+ * zcsend's release notifications use that format.
+ * Return: 1 with *@n filled, 0 when the queue is empty, -1 on anything that
+ * is not a MSG_ZEROCOPY completion (errno EPROTO) or a recvmsg error.
+ */
+static inline int zc_read_note(int fd, struct zc_note *n)
+{
+	char control[CMSG_SPACE(sizeof(struct sock_extended_err)) + 64];
+	struct msghdr msg = {
+		.msg_control = control, .msg_controllen = sizeof(control),
+	};
+	struct sock_extended_err *serr;
+	struct cmsghdr *cm;
+
+	if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+		return errno == EAGAIN ? 0 : -1;
+	cm = CMSG_FIRSTHDR(&msg);
+	errno = EPROTO;
+	if (!cm || msg.msg_flags & MSG_CTRUNC)
+		return -1;
+	if (!((cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_RECVERR) ||
+	      (cm->cmsg_level == SOL_IPV6 && cm->cmsg_type == IPV6_RECVERR)))
+		return -1;
+	serr = (void *)CMSG_DATA(cm);
+	if (serr->ee_origin != SO_EE_ORIGIN_ZEROCOPY || serr->ee_errno)
+		return -1;
+	n->lo = serr->ee_info;
+	n->hi = serr->ee_data;
+	n->copied = !!(serr->ee_code & SO_EE_CODE_ZEROCOPY_COPIED);
+	return 1;
+}
+
+/* Wait up to @ms for a completion: as zc_read_note(), 0 on timeout. */
+static inline int zc_wait_note(int fd, struct zc_note *n, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = 0 };
+	int ret;
+
+	for (;;) {
+		ret = zc_read_note(fd, n);
+		if (ret)
+			return ret;
+		/* POLLERR: the error queue is not empty. */
+		if (poll(&p, 1, ms) <= 0)
+			return 0;
+		if (!(p.revents & POLLERR))
+			return 0;
+		ms = 0;
+	}
+}
 
 #endif /* ZCSEND_TEST_H */
