@@ -16,6 +16,9 @@
  * requests/s, MB/s (bytes wrk read, headers included), the nginx worker's
  * CPU seconds (utime + stime from /proc/PID/stat) per GiB served, wrk's
  * p50 and p99 latency, and each mode's requests/s as a ratio to "on".
+ * Then, apart from the timed runs (whose throughput the tracepoints would
+ * change), one run per workload of "on" and the shim counts the worker's
+ * body calls and their EAGAINs per response (see count_calls()).
  *
  * nginx is Debian's binary, unpacked by scripts/setup into
  * $ZCSEND_CACHE/nginx (or --nginx PATH). Runs as root, meant for the VM.
@@ -33,6 +36,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/zcsend.h>
 
 #include "routes.h"
 #include "util.h"
@@ -73,6 +78,13 @@ struct ngx_run {
 	double secs, cpu_s;
 };
 
+/* One counting run: the worker's body calls (sendfile64, the module's
+ * ioctls) and how many of them failed with EAGAIN. ok: counted. */
+struct ngx_calls {
+	int ok;
+	uint64_t requests, calls, again;
+};
+
 struct ngx_inst {
 	pid_t master;
 	char stats[PATH_MAX];
@@ -81,6 +93,7 @@ struct ngx_inst {
 static char tmpdir[128];
 static struct ngx_inst inst[NM_COUNT];
 static struct ngx_run res[NGX_ROUTES][NW_COUNT][NM_COUNT][NGX_RUNS];
+static struct ngx_calls calls[NGX_ROUTES][NW_COUNT][NM_COUNT];
 
 static int write_text(const char *path, const char *text)
 {
@@ -312,6 +325,109 @@ static int run_wrk(const struct ngx_opts *o, const struct route *r, const char *
 	return 0;
 }
 
+/* --- body calls per response, counted by ftrace histogram triggers --- */
+
+#define NGX_EVENTS "/sys/kernel/tracing/events/syscalls/"
+
+/* The triggers of one counting run: event, trigger. */
+struct ngx_trigger {
+	const char *event;
+	char text[160];
+};
+
+static int trigger_write(const char *event, const char *text, int remove)
+{
+	char path[128];
+	FILE *f;
+	int err;
+
+	snprintf(path, sizeof(path), NGX_EVENTS "%s/trigger", event);
+	f = fopen(path, "a");
+	if (!f)
+		return -1;
+	err = fprintf(f, "%s%s\n", remove ? "!" : "", text) < 0;
+	return fclose(f) || err ? -1 : 0;
+}
+
+/*
+ * The hits of @event's trigger whose filter names @key (keys differ between
+ * the triggers of one event, so each has its own section of the "hist"
+ * file: "# trigger info: hist:keys=KEY..." then "Hits: N" under Totals).
+ */
+static int64_t trigger_hits(const char *event, const char *key)
+{
+	char path[128], line[512];
+	int64_t hits = -1;
+	int mine = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), NGX_EVENTS "%s/hist", event);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		long long n;
+
+		if (!strncmp(line, "# trigger info: ", 16))
+			mine = !strncmp(line + 16, key, strlen(key));
+		else if (mine && sscanf(line, " Hits: %lld", &n) == 1)
+			hits = n;
+	}
+	fclose(f);
+	return hits;
+}
+
+/*
+ * One run of mode @m on workload @w, the worker's body calls counted: every
+ * sendfile64 and every SENDFILE or SENDVEC ioctl (the shim's), and those
+ * that returned -EAGAIN (nginx's socket full). The keys differ per trigger
+ * so that each can be read and removed apart. Needs tracefs and
+ * CONFIG_HIST_TRIGGERS (Debian's kernels have both); without them the
+ * count is left out.
+ */
+static void count_calls(const struct ngx_opts *o, const struct route *r,
+			const char *addr, enum ngx_mode m, enum ngx_wl w,
+			struct ngx_calls *out)
+{
+	pid_t worker = worker_of(inst[m].master);
+	struct ngx_trigger t[4] = {
+		{ "sys_exit_sendfile64", "" }, { "sys_exit_sendfile64", "" },
+		{ "sys_enter_ioctl", "" }, { "sys_exit_ioctl", "" },
+	};
+	int64_t sf, sf_again, io, io_again;
+	struct ngx_run run;
+	int i, n = 0;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(t[0].text, sizeof(t[0].text),
+		 "hist:keys=common_pid if common_pid == %d", (int)worker);
+	snprintf(t[1].text, sizeof(t[1].text),
+		 "hist:keys=ret if common_pid == %d && ret == %d", (int)worker, -EAGAIN);
+	snprintf(t[2].text, sizeof(t[2].text),
+		 "hist:keys=common_pid if common_pid == %d && (cmd == %lu || cmd == %lu)",
+		 (int)worker, (unsigned long)ZCSEND_IOC_SENDFILE,
+		 (unsigned long)ZCSEND_IOC_SENDVEC);
+	snprintf(t[3].text, sizeof(t[3].text),
+		 "hist:keys=ret if common_pid == %d && ret == %d", (int)worker, -EAGAIN);
+	while (worker > 0 && n < 4 && !trigger_write(t[n].event, t[n].text, 0))
+		n++;
+	if (n == 4 && !run_wrk(o, r, addr, m, w, &run) && run.ok) {
+		sf = trigger_hits(t[0].event, "hist:keys=common_pid");
+		sf_again = trigger_hits(t[1].event, "hist:keys=ret");
+		io = trigger_hits(t[2].event, "hist:keys=common_pid");
+		io_again = trigger_hits(t[3].event, "hist:keys=ret");
+		out->ok = sf >= 0 && sf_again >= 0 && io >= 0 && io_again >= 0;
+		out->requests = run.requests;
+		out->calls = out->ok ? (uint64_t)(sf + io) : 0;
+		out->again = out->ok ? (uint64_t)(sf_again + io_again) : 0;
+	}
+	for (i = 0; i < n; i++)
+		trigger_write(t[i].event, t[i].text, 1);
+	if (!out->ok)
+		fprintf(stderr, "zcsend bench: nginx %s %s: body calls not counted (tracefs, CONFIG_HIST_TRIGGERS)\n",
+			mode_names[m], wl_names[w]);
+}
+
 /* Median of one field over a cell's good runs. */
 static double median_of(const struct ngx_run *runs, int n, size_t field)
 {
@@ -354,6 +470,24 @@ static void print_table(const struct ngx_opts *o, FILE *f)
 			}
 		}
 	}
+	fprintf(f, "\nbody calls per response (sendfile64, or the shim's ioctls), one run each, counted apart\n");
+	fprintf(f, "%-9s %-6s %-19s %10s %12s %12s\n", "route", "files", "nginx",
+		"responses", "calls/resp", "EAGAIN/resp");
+	for (ri = 0; ri < o->nroutes; ri++)
+		for (w = 0; w < NW_COUNT; w++)
+			for (m = NM_ON; m < NM_COUNT; m++) {
+				const struct ngx_calls *c = &calls[ri][w][m];
+
+				if (!c->ok || !c->requests) {
+					fprintf(f, "%-9s %-6s %-19s %10s\n", o->routes[ri]->name,
+						wl_names[w], mode_desc[m], "not counted");
+					continue;
+				}
+				fprintf(f, "%-9s %-6s %-19s %10" PRIu64 " %12.3f %12.3f\n",
+					o->routes[ri]->name, wl_names[w], mode_desc[m],
+					c->requests, (double)c->calls / (double)c->requests,
+					(double)c->again / (double)c->requests);
+			}
 }
 
 static void print_json(const struct ngx_opts *o, int complete, FILE *f)
@@ -377,7 +511,12 @@ static void print_json(const struct ngx_opts *o, int complete, FILE *f)
 						r->bytes, r->errors, r->secs, r->cpu_s, r->rps, r->mbps,
 						r->cpu_per_gib, r->p50_ms, r->p99_ms);
 				}
-				fprintf(f, "]}");
+				fprintf(f, "]");
+				if (m != NM_OFF && calls[ri][w][m].ok)
+					fprintf(f, ", \"counted\": {\"responses\": %" PRIu64 ", \"body_calls\": %" PRIu64 ", \"eagain\": %" PRIu64 "}",
+						calls[ri][w][m].requests, calls[ri][w][m].calls,
+						calls[ri][w][m].again);
+				fprintf(f, "}");
 			}
 	fprintf(f, "\n]}\n");
 }
@@ -587,7 +726,7 @@ static int bench_route(const struct ngx_opts *o, int ri)
 {
 	char addr[sizeof(((struct route *)0)->addr)];
 	struct route r;
-	int m, i, err = 0;
+	int m, w, i, err = 0;
 
 	if (route_setup(&r, o->routes[ri]))
 		return 1;
@@ -601,6 +740,9 @@ static int bench_route(const struct ngx_opts *o, int ri)
 		err = warm_up(o, &r, addr);
 	for (i = 0; i < o->runs && !err; i++)
 		err = measure_run(o, ri, &r, addr, i);
+	for (w = 0; w < NW_COUNT && !err; w++)
+		for (m = NM_ON; m < NM_COUNT; m++)
+			count_calls(o, &r, addr, m, w, &calls[ri][w][m]);
 	for (m = 0; m < NM_COUNT; m++)
 		stop_nginx(m);
 	if (!err)
