@@ -66,6 +66,7 @@ struct ngx_opts {
 	int json;
 	int nroutes;
 	int runs, duration, connections, threads, objects;
+	int count;	/* the counting runs (count_calls()) */
 	uint64_t size, obj_min, obj_max;
 	const char *json_file;
 	char nginx[PATH_MAX], shim[PATH_MAX];
@@ -470,6 +471,8 @@ static void print_table(const struct ngx_opts *o, FILE *f)
 			}
 		}
 	}
+	if (!o->count)
+		return;
 	fprintf(f, "\nbody calls per response (sendfile64, or the shim's ioctls), one run each, counted apart\n");
 	fprintf(f, "%-9s %-6s %-19s %10s %12s %12s\n", "route", "files", "nginx",
 		"responses", "calls/resp", "EAGAIN/resp");
@@ -558,7 +561,7 @@ static void default_shim(char *out, size_t len)
  * common options at run time. */
 static struct ngx_opts ngx = {
 	.duration = 5, .connections = 16, .threads = 1, .objects = 256,
-	.obj_min = 4096, .obj_max = 65536, .size = 64 << 20,
+	.obj_min = 4096, .obj_max = 65536, .size = 64 << 20, .count = 1,
 };
 
 static int set_int(const char *arg, unsigned long max, int *out)
@@ -601,6 +604,11 @@ static int set_size(const char *arg)
 	return parse_size(arg, &ngx.size);
 }
 
+static int set_count(const char *arg)
+{
+	return set_int(arg, 1, &ngx.count);
+}
+
 static int set_nginx(const char *arg)
 {
 	snprintf(ngx.nginx, sizeof(ngx.nginx), "%s", arg);
@@ -621,6 +629,8 @@ static const struct bench_option nginx_options[] = {
 	{ "object-size", "MIN-MAX", "their sizes, spread evenly (default 4K-64K)",
 	  set_object_size },
 	{ "size", "SIZE", "the large file (default 64M)", set_size },
+	{ "count-calls", "0|1",
+	  "1: count body calls per response in runs of their own (default)", set_count },
 	{ "nginx", "PATH", "nginx binary (default: unpacked by scripts/setup)", set_nginx },
 	{ "shim", "PATH", "libzcsend-preload.so (default: beside this program)", set_shim },
 	{ NULL, NULL, NULL, NULL },
@@ -740,7 +750,7 @@ static int bench_route(const struct ngx_opts *o, int ri)
 		err = warm_up(o, &r, addr);
 	for (i = 0; i < o->runs && !err; i++)
 		err = measure_run(o, ri, &r, addr, i);
-	for (w = 0; w < NW_COUNT && !err; w++)
+	for (w = 0; w < NW_COUNT && !err && o->count; w++)
 		for (m = NM_ON; m < NM_COUNT; m++)
 			count_calls(o, &r, addr, m, w, &calls[ri][w][m]);
 	for (m = 0; m < NM_COUNT; m++)
