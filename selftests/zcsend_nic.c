@@ -795,8 +795,16 @@ static void ranges(struct __test_metadata *_metadata, FIXTURE_DATA(nic) *self,
 	       variant->sg ? "on" : "off", b1 - b0, f1 - f0, bytes, copies);
 	ASSERT_LT(b0, b1);
 	EXPECT_EQ(variant->sg ? 0 : b1 - b0, f1 - f0);
+	/*
+	 * With SG on, "none" is a few percent: the probes count every
+	 * context, and TCP's own copies count too (the receiver collapsing
+	 * its queue under memory pressure, a retransmission merging small
+	 * skbs). On the debug kernel with another guest on the same two
+	 * cores they came to 1.25% (22,168 of 1,768,371 bytes). A send
+	 * linearised by the CPU copies all of it.
+	 */
 	if (variant->sg) {
-		EXPECT_LT(copies * 100, bytes);
+		EXPECT_LT(copies * 10, bytes);
 	} else {
 		EXPECT_GE(copies * 10, bytes * 9);
 	}
