@@ -606,7 +606,10 @@ static int set_size(const char *arg)
 
 static int set_count(const char *arg)
 {
-	return set_int(arg, 1, &ngx.count);
+	if (strcmp(arg, "0") && strcmp(arg, "1"))
+		return -1;
+	ngx.count = arg[0] == '1';
+	return 0;
 }
 
 static int set_nginx(const char *arg)

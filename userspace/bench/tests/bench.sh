@@ -115,6 +115,7 @@ expect 2 "workload nginx runs alone" "nginx cannot share a run" -- --workload bu
 expect 2 "--method is not an option of workload nginx" \
 	"nginx refuses the methods' options" -- --workload nginx --method sendfile
 expect 2 "invalid --duration '0'" "nginx --duration 0" -- --workload nginx --duration 0
+expect 2 "invalid --count-calls '2'" "nginx --count-calls is 0 or 1" -- --workload nginx --count-calls 2
 expect 2 "usage" "bench refuses an unknown option" -- --frobnicate
 
 # A real (small) run on loopback: no module, no root needed. zcsend must be
