@@ -183,8 +183,47 @@ static int drop(int fd)
 	return posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 }
 
+/*
+ * skb_defer_max, set to 0 while a test runs (restored after): a loopback
+ * receiver's read buffers hold the page-cache pages of a send until the
+ * CPU that allocated them frees them (skb_attempt_defer_free()); that CPU,
+ * idle, kept pages busy past RESIDENT_MS, and cold() failed (6.1 and the
+ * debug kernel, both with another guest on the same two cores).
+ * zcsend_fs.sh and zcsend_vs_sendfile's pinned tests do the same.
+ */
+#define DEFER_PARAM	"/proc/sys/net/core/skb_defer_max"
+
+/* Write @val into @path, and the old value into @old (if not NULL). */
+static int param_swap(const char *path, const char *val, char *old, size_t n)
+{
+	FILE *f;
+	int ret = 0;
+
+	if (old) {
+		f = fopen(path, "re");
+		if (!f || !fgets(old, n, f))
+			ret = -1;
+		if (f)
+			fclose(f);
+		if (ret) {
+			old[0] = '\0';
+			return ret;
+		}
+		old[strcspn(old, "\n")] = '\0';
+	}
+	f = fopen(path, "we");
+	if (!f)
+		return -1;
+	if (fputs(val, f) < 0)
+		ret = -1;
+	if (fclose(f))
+		ret = -1;
+	return ret;
+}
+
 struct ctx {
 	struct disk disk;
+	char defer[16];		/* skb_defer_max before the test, or "" */
 	char path[128];
 	unsigned char data[FILE_SIZE];
 	int fd, dev, snd, rcv;
@@ -198,6 +237,9 @@ static int ctx_init(struct ctx *c, const char *fs, int mb)
 	int wfd;
 
 	c->fd = c->dev = c->snd = c->rcv = -1;
+	c->defer[0] = '\0';
+	if (param_swap(DEFER_PARAM, "0", c->defer, sizeof(c->defer)))
+		return -1;
 	srand(22);
 	for (i = 0; i < sizeof(c->data); i++)
 		c->data[i] = rand();
@@ -234,6 +276,8 @@ static void ctx_fini(struct ctx *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	disk_down(&c->disk);
+	if (c->defer[0])
+		param_swap(DEFER_PARAM, c->defer, NULL, 0);
 }
 
 static int stats_mark(struct ctx *c)
