@@ -193,34 +193,6 @@ static int drop(int fd)
  */
 #define DEFER_PARAM	"/proc/sys/net/core/skb_defer_max"
 
-/* Write @val into @path, and the old value into @old (if not NULL). */
-static int param_swap(const char *path, const char *val, char *old, size_t n)
-{
-	FILE *f;
-	int ret = 0;
-
-	if (old) {
-		f = fopen(path, "re");
-		if (!f || !fgets(old, n, f))
-			ret = -1;
-		if (f)
-			fclose(f);
-		if (ret) {
-			old[0] = '\0';
-			return ret;
-		}
-		old[strcspn(old, "\n")] = '\0';
-	}
-	f = fopen(path, "we");
-	if (!f)
-		return -1;
-	if (fputs(val, f) < 0)
-		ret = -1;
-	if (fclose(f))
-		ret = -1;
-	return ret;
-}
-
 struct ctx {
 	struct disk disk;
 	char defer[16];		/* skb_defer_max before the test, or "" */
@@ -238,8 +210,11 @@ static int ctx_init(struct ctx *c, const char *fs, int mb)
 
 	c->fd = c->dev = c->snd = c->rcv = -1;
 	c->defer[0] = '\0';
-	if (param_swap(DEFER_PARAM, "0", c->defer, sizeof(c->defer)))
+	if (zcsend_read_param(DEFER_PARAM, c->defer, sizeof(c->defer)) ||
+	    zcsend_write_param(DEFER_PARAM, "0")) {
+		c->defer[0] = '\0';
 		return -1;
+	}
 	srand(22);
 	for (i = 0; i < sizeof(c->data); i++)
 		c->data[i] = rand();
@@ -277,7 +252,7 @@ static void ctx_fini(struct ctx *c)
 		close(c->fd);
 	disk_down(&c->disk);
 	if (c->defer[0])
-		param_swap(DEFER_PARAM, c->defer, NULL, 0);
+		zcsend_write_param(DEFER_PARAM, c->defer);
 }
 
 static int stats_mark(struct ctx *c)

@@ -225,6 +225,32 @@ static inline int zcsend_run(const char *fmt, ...)
 	return st;
 }
 
+
+/* Read a /proc or /sys parameter's text into @val: 0, or -1. */
+static inline int zcsend_read_param(const char *path, char *val, size_t size)
+{
+	FILE *f = fopen(path, "re");
+	int ret;
+
+	if (!f)
+		return -1;
+	ret = fgets(val, size, f) ? 0 : -1;
+	fclose(f);
+	return ret;
+}
+
+/* Write @val to a /proc or /sys parameter: 0, or -1. */
+static inline int zcsend_write_param(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (ssize_t)strlen(val) ? 0 : -1;
+}
 /*
  * Wait up to @timeout_ms for task @tid (a process or a thread: /proc/TID
  * names both) to sleep in the kernel ('S' in /proc/TID/stat) at a wait

@@ -1065,30 +1065,6 @@ static void pin_fill(unsigned char *buf, uint64_t off, size_t n, void *arg)
 		buf[i] = pin_byte(off + i);
 }
 
-static int read_param(const char *path, char *val, size_t size)
-{
-	FILE *f = fopen(path, "re");
-	int ret;
-
-	if (!f)
-		return -1;
-	ret = fgets(val, size, f) ? 0 : -1;
-	fclose(f);
-	return ret;
-}
-
-static int write_param(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n == (ssize_t)strlen(val) ? 0 : -1;
-}
-
 /* Bytes of the file still in the page cache after DONTNEED. */
 static long long pin_resident(struct _test_data_pinned *self)
 {
@@ -1112,17 +1088,17 @@ FIXTURE_SETUP(pinned)
 	self->page = sysconf(_SC_PAGESIZE);
 	self->dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->dev);
-	ASSERT_EQ(0, read_param(BATCH_PARAM, self->batch, sizeof(self->batch)));
+	ASSERT_EQ(0, zcsend_read_param(BATCH_PARAM, self->batch, sizeof(self->batch)));
 	/* The largest batch: the most a sender that ignores the socket pins. */
-	ASSERT_EQ(0, write_param(BATCH_PARAM, "1024"));
+	ASSERT_EQ(0, zcsend_write_param(BATCH_PARAM, "1024"));
 	/*
 	 * An skb read on another CPU than the one that made it is freed
 	 * later, in that CPU's next network softirq (skb_attempt_defer_free),
 	 * and holds its pages until then: an idle guest may keep them for
 	 * good. Free at once, so that "nothing stays pinned" can be checked.
 	 */
-	ASSERT_EQ(0, read_param(DEFER_PARAM, self->defer, sizeof(self->defer)));
-	ASSERT_EQ(0, write_param(DEFER_PARAM, "0"));
+	ASSERT_EQ(0, zcsend_read_param(DEFER_PARAM, self->defer, sizeof(self->defer)));
+	ASSERT_EQ(0, zcsend_write_param(DEFER_PARAM, "0"));
 
 	strcpy(self->work, "/tmp/zcsend-pin.XXXXXX");
 	ASSERT_NE(NULL, mkdtemp(self->work));
@@ -1158,9 +1134,9 @@ FIXTURE_TEARDOWN(pinned)
 	zcsend_run("for d in $(losetup -n -O NAME -j %s/img); do "
 		   "losetup -d $d; done; rm -rf %s", self->work, self->work);
 	if (self->batch[0])
-		write_param(BATCH_PARAM, self->batch);
+		zcsend_write_param(BATCH_PARAM, self->batch);
 	if (self->defer[0])
-		write_param(DEFER_PARAM, self->defer);
+		zcsend_write_param(DEFER_PARAM, self->defer);
 	close(self->dev);
 }
 
