@@ -43,19 +43,6 @@
 
 static unsigned char data[LEN];
 
-/* Write @val to the debugfs attribute @path: 0, or -1. */
-static int attr_write(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n == (ssize_t)strlen(val) ? 0 : -1;
-}
-
 /*
  * Let fail-nth reach every allocation: by default failslab skips those
  * that may sleep (ignore-gfp-wait) and fail_page_alloc those of order 0,
@@ -77,7 +64,7 @@ static int inject_setup(void)
 	    mount("debugfs", DEBUGFS, "debugfs", 0, NULL))
 		return -1;
 	for (i = 0; i < sizeof(set) / sizeof(set[0]); i++)
-		if (attr_write(set[i][0], set[i][1]))
+		if (zcsend_write_param(set[i][0], set[i][1]))
 			return -1;
 	return 0;
 }

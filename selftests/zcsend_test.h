@@ -251,6 +251,7 @@ static inline int zcsend_write_param(const char *path, const char *val)
 	close(fd);
 	return n == (ssize_t)strlen(val) ? 0 : -1;
 }
+
 /*
  * Wait up to @timeout_ms for task @tid (a process or a thread: /proc/TID
  * names both) to sleep in the kernel ('S' in /proc/TID/stat) at a wait
