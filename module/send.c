@@ -75,6 +75,9 @@ struct zcsend_tx {
 	bool		user_more;	/* ZCSEND_F_MORE */
 	bool		nowait;		/* ZCSEND_F_NOWAIT */
 	bool		trimmed;	/* gathered bytes dropped unsent */
+	bool		borrowed;	/* @bvec's pages: the pipe's references */
+	bool		batch_more;	/* MSG_MORE after the whole batch */
+	size_t		batch_len;	/* bytes the batch asks for */
 	bool		tls;		/* kTLS socket: see zcsend_sock_tls() */
 	struct zcsend_stats_delta stats; /* committed by zcsend_tx_destroy() */
 	/* Last: zcsend_tx_init() clears the fields before it, not these. */
@@ -662,7 +665,7 @@ static void zcsend_batch_release(struct zcsend_tx *tx)
 {
 	unsigned int i;
 
-	for (i = 0; i < tx->nr; i++)
+	for (i = 0; i < tx->nr && !tx->borrowed; i++)
 		put_page(tx->bvec[i].bv_page);
 	tx->nr = 0;
 	tx->batch_bytes = 0;
@@ -682,7 +685,8 @@ static void zcsend_batch_trim(struct zcsend_tx *tx, size_t skip, size_t keep)
 
 		if (skip >= bv.bv_len || kept == keep) {
 			skip -= min_t(size_t, skip, bv.bv_len);
-			put_page(bv.bv_page);
+			if (!tx->borrowed)
+				put_page(bv.bv_page);
 			continue;
 		}
 		bv.bv_offset += skip;
@@ -880,10 +884,68 @@ static int zcsend_gather_buf(struct pipe_inode_info *pipe,
 	return sd->len;
 }
 
-/* splice_direct_actor: gather one round of the internal pipe. */
+/*
+ * Send a batch that one round of the internal pipe holds whole from the
+ * pipe's own page references, as splice_to_socket() sends for sendfile(2):
+ * no reference of the call's own per page, taken and dropped around the
+ * send. The buffers are released after it, sent or not; a buffer whose
+ * page was truncated or failed to read ends the batch before it (as
+ * __splice_from_pipe() ends a gather there), and the release of the rest
+ * is splice_direct_to_actor()'s.
+ * Return: bytes queued, or a negative errno (0: none, for another reason).
+ */
+static int zcsend_send_pipe(struct pipe_inode_info *pipe,
+			    struct zcsend_tx *tx)
+{
+	unsigned int mask = pipe->ring_size - 1;
+	unsigned int tail, head = pipe->head;
+	struct pipe_buffer *buf;
+	struct bio_vec *bv;
+	int bad = 0, err;
+	bool more;
+
+	for (tail = pipe->tail; tail != head; tail++) {
+		buf = &pipe->bufs[tail & mask];
+		bad = pipe_buf_confirm(pipe, buf);
+		if (bad)
+			break;
+		bv = &tx->bvec[tx->nr++];
+		bv->bv_page = buf->page;
+		bv->bv_offset = buf->offset;
+		bv->bv_len = buf->len;
+		tx->batch_bytes += buf->len;
+	}
+	if (!tx->nr)
+		return bad == -ENODATA ? 0 : bad;
+
+	tx->gathered = tx->batch_bytes;
+	more = tx->gathered < tx->batch_len ? tx->user_more : tx->batch_more;
+	tx->borrowed = true;
+	err = zcsend_batch_flush(tx, more, true);
+	tx->borrowed = false;
+	if (err)
+		tx->err = err;
+
+	while (pipe->tail != tail)
+		pipe_buf_release(pipe, &pipe->bufs[pipe->tail++ & mask]);
+	return tx->queued ? tx->queued : err;
+}
+
+/*
+ * splice_direct_actor: gather one round of the internal pipe, or send it
+ * from the pipe when it is the whole batch (a response body of up to
+ * 64 KiB, a server's common case). Not a round of more: a batch that
+ * large may be trimmed (zcsend_batch_flush()).
+ */
 static int zcsend_gather_pipe(struct pipe_inode_info *pipe,
 			      struct splice_desc *sd)
 {
+	struct zcsend_tx *tx = sd->u.data;
+
+	if (!tx->gathered && sd->total_len == tx->batch_len &&
+	    sd->total_len <= ZCSEND_BATCH_MIN_BYTES &&
+	    pipe_occupancy(pipe->head, pipe->tail) <= tx->max)
+		return zcsend_send_pipe(pipe, tx);
 	return __splice_from_pipe(pipe, sd, zcsend_gather_buf);
 }
 
@@ -908,6 +970,8 @@ static ssize_t zcsend_send_batch(struct zcsend_tx *tx, struct file *file,
 	tx->queued = 0;
 	tx->err = 0;
 	tx->trimmed = false;
+	tx->batch_len = len;
+	tx->batch_more = more;
 
 	ret = splice_direct_to_actor(file, &sd, zcsend_gather_pipe);
 	if (!tx->err) {
