@@ -685,8 +685,7 @@ static void zcsend_batch_trim(struct zcsend_tx *tx, size_t skip, size_t keep)
 
 		if (skip >= bv.bv_len || kept == keep) {
 			skip -= min_t(size_t, skip, bv.bv_len);
-			if (!tx->borrowed)
-				put_page(bv.bv_page);
+			put_page(bv.bv_page);
 			continue;
 		}
 		bv.bv_offset += skip;
@@ -885,6 +884,15 @@ static int zcsend_gather_buf(struct pipe_inode_info *pipe,
 }
 
 /*
+ * MSG_MORE after the batch: the range's, unless end of file cut the batch
+ * short (that ends the call, and then only ZCSEND_F_MORE holds data back).
+ */
+static bool zcsend_batch_more(const struct zcsend_tx *tx)
+{
+	return tx->gathered < tx->batch_len ? tx->user_more : tx->batch_more;
+}
+
+/*
  * Send a batch that one round of the internal pipe holds whole from the
  * pipe's own page references, as splice_to_socket() sends for sendfile(2):
  * no reference of the call's own per page, taken and dropped around the
@@ -902,7 +910,6 @@ static int zcsend_send_pipe(struct pipe_inode_info *pipe,
 	struct pipe_buffer *buf;
 	struct bio_vec *bv;
 	int bad = 0, err;
-	bool more;
 
 	for (tail = pipe->tail; tail != head; tail++) {
 		buf = &pipe->bufs[tail & mask];
@@ -919,9 +926,8 @@ static int zcsend_send_pipe(struct pipe_inode_info *pipe,
 		return bad == -ENODATA ? 0 : bad;
 
 	tx->gathered = tx->batch_bytes;
-	more = tx->gathered < tx->batch_len ? tx->user_more : tx->batch_more;
 	tx->borrowed = true;
-	err = zcsend_batch_flush(tx, more, true);
+	err = zcsend_batch_flush(tx, zcsend_batch_more(tx), true);
 	tx->borrowed = false;
 	if (err)
 		tx->err = err;
@@ -935,7 +941,8 @@ static int zcsend_send_pipe(struct pipe_inode_info *pipe,
  * splice_direct_actor: gather one round of the internal pipe, or send it
  * from the pipe when it is the whole batch (a response body of up to
  * 64 KiB, a server's common case). Not a round of more: a batch that
- * large may be trimmed (zcsend_batch_flush()).
+ * large may be trimmed (zcsend_batch_flush()), and zcsend_batch_trim()
+ * drops references of the call's own.
  */
 static int zcsend_gather_pipe(struct pipe_inode_info *pipe,
 			      struct splice_desc *sd)
@@ -975,9 +982,7 @@ static ssize_t zcsend_send_batch(struct zcsend_tx *tx, struct file *file,
 
 	ret = splice_direct_to_actor(file, &sd, zcsend_gather_pipe);
 	if (!tx->err) {
-		if (tx->gathered < len)
-			more = tx->user_more;
-		err = zcsend_batch_flush(tx, more, true);
+		err = zcsend_batch_flush(tx, zcsend_batch_more(tx), true);
 		if (err)
 			tx->err = err;
 	}

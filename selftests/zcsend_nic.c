@@ -719,8 +719,8 @@ static const char *const copy_fns[] = { "skb_copy_bits", "skb_copy_and_csum_bits
  * can go on running the old code on another vCPU: a guest that toggled a
  * kprobe on a function another CPU ran in a loop crashed within seconds
  * (a call to a freed ftrace trampoline), and a CI run's debug guest
- * panicked between two of these tests. Two patches at quiet times, not
- * twelve, most of them beside the receiver's softirqs.
+ * panicked between two of these tests. So two patches, at quiet times,
+ * instead of twelve, some of them beside the receiver's softirqs.
  */
 static pid_t copy_probes_owner;
 
@@ -746,12 +746,15 @@ static int copy_probes(int on)
 	return st;
 }
 
+static bool copy_probes_armed(void)
+{
+	return access(TRACING "/events/zcnic/c0/hist", R_OK) == 0;
+}
+
 /* Arm the probes unless an earlier test of this program did. */
 static int copy_probes_arm(void)
 {
-	if (access(TRACING "/events/zcnic/c0/hist", R_OK) == 0)
-		return 0;
-	return copy_probes(1);
+	return copy_probes_armed() ? 0 : copy_probes(1);
 }
 
 /* In the harness's own process, at its exit (tests end with _exit()). */
@@ -762,8 +765,7 @@ static void __attribute__((constructor)) copy_probes_start(void)
 
 static void __attribute__((destructor)) copy_probes_end(void)
 {
-	if (getpid() == copy_probes_owner &&
-	    access(TRACING "/events/zcnic/c0/hist", R_OK) == 0)
+	if (getpid() == copy_probes_owner && copy_probes_armed())
 		copy_probes(0);
 }
 

@@ -225,7 +225,6 @@ static inline int zcsend_run(const char *fmt, ...)
 	return st;
 }
 
-
 /* Read a /proc or /sys parameter's text into @val: 0, or -1. */
 static inline int zcsend_read_param(const char *path, char *val, size_t size)
 {
