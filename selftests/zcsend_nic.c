@@ -715,8 +715,8 @@ static const char *const copy_fns[] = { "skb_copy_bits", "skb_copy_and_csum_bits
  * The probes are armed once, by the first test that counts, and disarmed
  * once, by this program when every test is over (the tests only read the
  * counts, before and after their own sends). Each arming and disarming
- * patches the kernel's text, and a QEMU TCG guest (QEMU 7.2, multi-threaded)
- * can go on running the old code on another vCPU: a guest that toggled a
+ * patches the kernel's text, and a guest under multi-threaded TCG
+ * (QEMU 7.2 and 10.0 alike) can go on running the old code on another vCPU: a guest that toggled a
  * kprobe on a function another CPU ran in a loop crashed within seconds
  * (a call to a freed ftrace trampoline), and a CI run's debug guest
  * panicked between two of these tests. So two patches, at quiet times,
