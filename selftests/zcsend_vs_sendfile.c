@@ -438,10 +438,17 @@ FIXTURE_SETUP(vs)
 	snprintf(self->stage, sizeof(self->stage), "%s/stage", self->work);
 	ASSERT_EQ(0, mkdir(self->stage, 0755));
 	if (variant->kind == FS_9P) {
-		/* The checkout is the guest's writable 9p share. */
+		/*
+		 * The checkout is the guest's writable 9p share, and the
+		 * guests of other kernels run this test in it at the same
+		 * time: a directory of this run's own (a shared one had
+		 * another guest's files, of another seed, replace ours).
+		 */
 		ASSERT_NE(NULL, getcwd(self->dir, sizeof(self->dir) - 32));
 		strcat(self->dir, "/.vs-9p");
 		mkdir(self->dir, 0755);
+		strcat(self->dir, "/run.XXXXXX");
+		ASSERT_NE(NULL, mkdtemp(self->dir));
 	} else {
 		snprintf(self->dir, sizeof(self->dir), "%s/mnt", self->work);
 		ASSERT_EQ(0, mkdir(self->dir, 0755));
