@@ -29,7 +29,9 @@
 #    requests served exact.
 # Then the module is unloaded, nginx restarted with the shim: every call
 # falls back to sendfile (ioctl_calls=0) and everything still matches.
-# The module is loaded again at the end (ZCSEND_KO, set by vm-run).
+# The module is loaded again at the end (ZCSEND_KO, set by vm-run). That
+# round is left out with ZCSEND_SCALED=1 (the shim's user-space fallback,
+# judged on 6.1 and 6.12).
 #
 # Needs root and the module loaded (exit 4 otherwise); prints KTAP with the
 # kernel's ktap_helpers.sh (zcsend_lib.sh).
@@ -100,9 +102,11 @@ done
 for s in "${ODD[@]}"; do
 	make_file "k$s" "$s"
 done
-# BIG_MIB MiB of numbered lines: every 16 bytes differ, so a byte out of
-# place shows; /dev/urandom is slow under TCG.
-seq -f '%015.0f' 0 $(((BIG_MIB << 20) / 16)) | head -c $((BIG_MIB << 20)) > "$D/www/big"
+# BIG_MIB MiB of numbered lines, 17 bytes each: every line differs, so a
+# byte out of place shows; /dev/urandom is slow under TCG. Integers of one
+# width, without -f: seq's fast path, 5 times faster than a format.
+seq 1000000000000000 $((1000000000000000 + (BIG_MIB << 20) / 17)) |
+	head -c $((BIG_MIB << 20)) > "$D/www/big"
 FILES+=(big)
 SIZE_OF[big]=$((BIG_MIB << 20))
 SIZE_OF[sparse3g]=$((3 << 30))
@@ -139,8 +143,20 @@ http {
 EOF
 }
 
+# workers: nginx's worker pids, from /proc without a process (pgrep, sort
+# and tr took about 8 s on the debug kernel, which has no
+# /proc/PID/task/TID/children).
 workers() {
-	pgrep -P "$MASTER" | sort | tr '\n' ' '
+	local f pid rest ppid
+	local -a pids=()
+
+	for f in /proc/[0-9]*/stat; do
+		read -r pid rest 2> /dev/null < "$f" || continue
+		# After the command name, in parentheses: state, then ppid.
+		read -r _ ppid _ <<< "${rest##*) }"
+		[ "$ppid" = "$MASTER" ] && pids+=("$pid")
+	done
+	echo "${pids[*]}"
 }
 
 # start_nginx STATSFILE: nginx with the shim, counters to STATSFILE.
@@ -345,8 +361,13 @@ healthy() {
 }
 
 ktap_print_header
-# The plan, before anything runs: 11 cases with the module, 6 without.
-plan 17
+# The plan, before anything runs: 11 cases with the module, 6 without. The
+# round without the module checks the shim's own fallback, sendfile(2) in
+# user space, the same on every kernel: not on the debug kernel
+# (ZCSEND_SCALED=1), where it cost a minute and involves no module code.
+FALLBACK=1
+[ "${ZCSEND_SCALED:-0}" = 1 ] && FALLBACK=0
+plan $((11 + 6 * FALLBACK))
 ktap_print_msg "nginx: $NGINX"
 write_conf
 
@@ -401,7 +422,9 @@ check $((ib != b2 - bs || ic == 0 || fc != 0)) \
 sed 's/^/# /' "$D/stats-ioctl"
 
 # 2. Without the module: the shim falls back to sendfile.
-if rmmod zcsend; then
+if [ "$FALLBACK" = 0 ]; then
+	ktap_print_msg "no round without the module (ZCSEND_SCALED=1)"
+elif rmmod zcsend; then
 	ok "module unloaded"
 	if start_nginx "$D/stats-fallback"; then
 		integrity "module unloaded" fallback
