@@ -374,17 +374,37 @@ static bool zcsend_tx_nonblock(const struct zcsend_tx *tx)
 }
 
 /*
- * Bytes to gather for the next batch: what the socket can take now
- * (sk_stream_wspace), within the byte cap. A non-blocking call on a full
- * socket gets 0 and answers EAGAIN without reading the file; a blocking
- * one gathers a small batch and waits in the send.
+ * What TCP takes beyond the space: while any is left it starts a new skb
+ * and fills it up to the size goal (tcp_sendmsg_locked; 6.1's
+ * do_tcp_sendpages), so a non-blocking sendfile(2) moves up to one skb
+ * more per call than the space. The goal TCP last computed is gso_segs
+ * MSS-sized segments (tcp_xmit_size_goal); read without the socket lock,
+ * it only sizes the batch, and TCP still decides what it takes.
+ */
+static int zcsend_size_goal(struct sock *sk)
+{
+	const struct tcp_sock *tp = tcp_sk(sk);
+
+	return max_t(u16, READ_ONCE(tp->gso_segs), 1) * READ_ONCE(tp->mss_cache);
+}
+
+/*
+ * Bytes to gather for the next batch: what the socket can take now (the
+ * space, sk_stream_wspace, plus one skb's size goal when there is any),
+ * within the byte cap. A non-blocking call on a full socket gets 0 and
+ * answers EAGAIN without reading the file; a blocking one gathers a small
+ * batch and waits in the send.
  */
 static size_t zcsend_batch_budget(const struct zcsend_tx *tx)
 {
-	int space = sk_stream_wspace(tx->sock->sk);
+	struct sock *sk = tx->sock->sk;
+	int space = sk_stream_wspace(sk);
 	size_t floor = zcsend_tx_nonblock(tx) ? 0 : ZCSEND_BATCH_MIN_BYTES;
 	size_t n;
 
+	/* kTLS waits for memory before each record instead (tls_sw_sendmsg). */
+	if (space > 0 && !tx->tls)
+		space += min(zcsend_size_goal(sk), INT_MAX - space);
 	n = clamp_t(size_t, max(space, 0), min(floor, tx->cap), tx->cap);
 	/*
 	 * kTLS closes its open record where a send call without MSG_MORE

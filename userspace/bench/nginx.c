@@ -443,6 +443,44 @@ static double median_of(const struct ngx_run *runs, int n, size_t field)
 
 #define MED(cell, n, f) median_of(cell, n, offsetof(struct ngx_run, f))
 
+/*
+ * The shim against "on" round by round: the two ran in the same round, one
+ * right after the other, so their ratio does not carry the drift between
+ * rounds that the medians of each do.
+ */
+static void print_paired(const struct ngx_opts *o, FILE *f)
+{
+	int ri, w, i;
+
+	fprintf(f, "\nthe shim against sendfile on, round by round (each round runs every mode once, in reverse order every other round)\n");
+	fprintf(f, "%-9s %-6s %7s %12s %12s %10s %14s\n", "route", "files", "rounds",
+		"MB/s ratio", "shim ahead", "sign p", "cpu/GiB ratio");
+	for (ri = 0; ri < o->nroutes; ri++)
+		for (w = 0; w < NW_COUNT; w++) {
+			double mb[NGX_RUNS], cpu[NGX_RUNS];
+			int n = 0, ahead = 0;
+			char won[32];
+
+			for (i = 0; i < o->runs; i++) {
+				const struct ngx_run *on = &res[ri][w][NM_ON][i];
+				const struct ngx_run *z = &res[ri][w][NM_SHIM][i];
+
+				if (!on->ok || !z->ok || on->mbps <= 0 || on->cpu_per_gib <= 0)
+					continue;
+				mb[n] = z->mbps / on->mbps;
+				cpu[n] = z->cpu_per_gib / on->cpu_per_gib;
+				ahead += mb[n] > 1;
+				n++;
+			}
+			snprintf(won, sizeof(won), "%d of %d", ahead, n);
+			fprintf(f, "%-9s %-6s %7d %12.3f %12s %10.3f %14.3f\n",
+				o->routes[ri]->name, wl_names[w], n,
+				spread_of(mb, (size_t)n).median, won,
+				n ? sign_test_p(ahead, n) : 1.0,
+				spread_of(cpu, (size_t)n).median);
+		}
+}
+
 static void print_table(const struct ngx_opts *o, FILE *f)
 {
 	int ri, w, m;
@@ -471,6 +509,7 @@ static void print_table(const struct ngx_opts *o, FILE *f)
 			}
 		}
 	}
+	print_paired(o, f);
 	if (!o->count)
 		return;
 	fprintf(f, "\nbody calls per response (sendfile64, or the shim's ioctls), one run each, counted apart\n");
@@ -712,15 +751,22 @@ static int warm_up(const struct ngx_opts *o, const struct route *r,
 	return 0;
 }
 
-/* Run i of every workload and mode on route ri, interleaved: 0 or 1. */
+/*
+ * Run i of every workload and mode on route ri, interleaved, in reverse
+ * order every other run, so that no mode always runs first or right after
+ * another: 0 or 1.
+ */
 static int measure_run(const struct ngx_opts *o, int ri, const struct route *r,
 		       const char *addr, int i)
 {
-	int w, m;
+	int w, k, m;
 
 	for (w = 0; w < NW_COUNT; w++)
-		for (m = 0; m < NM_COUNT; m++) {
-			struct ngx_run *x = &res[ri][w][m][i];
+		for (k = 0; k < NM_COUNT; k++) {
+			struct ngx_run *x;
+
+			m = i % 2 ? NM_COUNT - 1 - k : k;
+			x = &res[ri][w][m][i];
 
 			if (run_wrk(o, r, addr, m, w, x))
 				return 1;

@@ -4,6 +4,7 @@
  * on no other part, so the host tests (tests/bench.sh) build it on its own.
  */
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -81,6 +82,21 @@ struct spread spread_of(const double *v, size_t n)
 	if (tmp != small)
 		free(tmp);
 	return s;
+}
+
+double sign_test_p(int k, int n)
+{
+	double c = 1, sum = 0;
+	int i, lo = k < n - k ? k : n - k;
+
+	if (n <= 0 || k < 0 || k > n)
+		return 1;
+	for (i = 0; i <= lo; i++) {
+		sum += c;
+		c = c * (n - i) / (i + 1);
+	}
+	sum = 2 * sum / pow(2, n);
+	return sum < 1 ? sum : 1;
 }
 
 int parse_size(const char *s, uint64_t *out)

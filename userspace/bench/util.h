@@ -36,6 +36,10 @@ struct spread {
 /* Median (mean of the middle two for even n), min, max. n == 0: all 0. */
 struct spread spread_of(const double *v, size_t n);
 
+/* Two-sided sign test: the chance that k of n paired samples or fewer
+ * (or as many more) go one way if each went either way with 1/2. */
+double sign_test_p(int k, int n);
+
 /* "1M", "64MiB", "4k", "1G", "4096": bytes. 0 on success, -1 if bad. */
 int parse_size(const char *s, uint64_t *out);
 int parse_size_range(const char *s, uint64_t *min, uint64_t *max);

@@ -57,6 +57,15 @@ static void test_spread(void)
 	check(near(s.median, 50.5) && near(s.min, 1) && near(s.max, 100), "100 samples (heap path)");
 }
 
+static void test_sign_test(void)
+{
+	check(near(sign_test_p(16, 20), 0.0118179321), "16 of 20: p = 0.0118");
+	check(near(sign_test_p(4, 20), sign_test_p(16, 20)), "two-sided: 4 of 20 as 16 of 20");
+	check(near(sign_test_p(5, 5), 0.0625) && near(sign_test_p(0, 5), 0.0625), "all of 5 either way: 1/16");
+	check(near(sign_test_p(10, 20), 1) && near(sign_test_p(3, 7), 1), "an even split: 1");
+	check(near(sign_test_p(0, 0), 1) && near(sign_test_p(3, 2), 1), "no rounds, or k > n: 1");
+}
+
 static void test_parse(void)
 {
 	uint64_t v, w;
@@ -122,6 +131,7 @@ static void test_for_each_item(void)
 int main(void)
 {
 	test_spread();
+	test_sign_test();
 	test_parse();
 	test_fmt();
 	test_for_each_item();
