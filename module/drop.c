@@ -83,8 +83,11 @@ static bool zcsend_drop_parked(struct folio *folio)
 	return !folio_test_lru(folio) && zcsend_drop_droppable(folio);
 }
 
-/* Runs of parked pages found in one lookup batch, dropped after it. */
-#define ZCSEND_DROP_RUNS	8
+/*
+ * Runs of parked pages found in one lookup batch, dropped after it: a
+ * folio adds at most one run, so a batch's folios never need more.
+ */
+#define ZCSEND_DROP_RUNS	PAGEVEC_SIZE
 
 struct zcsend_drop_runs {
 	unsigned int	nr;
@@ -92,16 +95,23 @@ struct zcsend_drop_runs {
 	pgoff_t		end[ZCSEND_DROP_RUNS];	/* exclusive */
 };
 
-/* Add [@start, @end); past the last slot, the last run is extended. */
+/*
+ * Add [@start, @end), joined to the last run when it follows it. A run
+ * never bridges a gap: POSIX_FADV_DONTNEED would start writeback of a
+ * dirty page in it.
+ */
 static void zcsend_drop_runs_add(struct zcsend_drop_runs *runs, pgoff_t start,
 				 pgoff_t end)
 {
 	unsigned int n = runs->nr;
 
-	if (n && (runs->end[n - 1] == start || n == ZCSEND_DROP_RUNS)) {
+	if (n && runs->end[n - 1] == start) {
 		runs->end[n - 1] = end;
 		return;
 	}
+	/* Not reached (one run per folio of a batch): the page stays cached. */
+	if (n == ZCSEND_DROP_RUNS)
+		return;
 	runs->start[n] = start;
 	runs->end[n] = end;
 	runs->nr++;
@@ -123,8 +133,7 @@ static void zcsend_drop_runs_flush(struct zcsend_drop_runs *runs,
  * Drop the parked folios of [@first, @last] with POSIX_FADV_DONTNEED,
  * which drains every CPU's batches when a folio resists. It also starts
  * writeback of dirty pages, but only of its range: runs of parked pages,
- * clean when they were looked up (a run bridges a gap only past
- * ZCSEND_DROP_RUNS runs in one lookup batch). Each lookup batch is released
+ * clean when they were looked up. Each lookup batch is released
  * before its runs are dropped (its references would keep them); releasing
  * it drains this CPU's LRU batches (folio_batch_release() does so once).
  * Done before invalidate_mapping_pages(), which moves each folio it fails

@@ -10,7 +10,8 @@
  * is refused exactly where sendfile(2) refuses it. The per-task splice pipe
  * carries at most 16 pages per round, but the actor keeps collecting across
  * rounds and hands TCP one batch per send call: at most batch_pages pages'
- * worth of bytes, and no more than the socket can take now, so that a
+ * worth of bytes, and no more than the socket can take now (its space,
+ * and the one skb TCP starts beyond it), so that a
  * blocked or non-blocking call never reads or pins much more than it can
  * send (sendfile(2) reads one 16-page pipe round ahead).
  *
@@ -1261,8 +1262,9 @@ int zcsend_file_in(struct zcsend_file *k, const void __user *arg)
  * Sends a file range to a connected TCP socket from the page cache, as
  * documented in uapi/linux/zcsend.h. Only the output fields are written
  * back (never past the caller's struct), and each of them is written
- * before anything is sent, so that queued bytes are never followed by
- * EFAULT.
+ * before anything is sent, so that queued bytes are not followed by
+ * EFAULT (unless another thread unmaps or write-protects the struct
+ * during the call).
  *
  * Return: bytes queued, with @sent and @offset updated (0 when none was
  * asked for, or the range is past end of file), else a negative errno.

@@ -1004,9 +1004,10 @@ TEST_F_TIMEOUT(big, clamp_2g, 600)
  * referenced: those in the two TCP queues (the sender's write queue and,
  * over loopback, the receiver's receive queue hold the file's pages
  * themselves) and those the sender gathered but could not queue yet. The
- * module sizes a batch to what the socket can take now, with one 64 KiB
- * pipe round as the floor (what sendfile(2) reads ahead), so while it
- * sleeps it holds no more than that, whatever batch_pages is. A sender
+ * module sizes a batch to what the socket can take now (its space and one
+ * skb), with one 64 KiB pipe round as the floor (what sendfile(2) reads
+ * ahead), so while it sleeps it holds no more than that, whatever
+ * batch_pages is. A sender
  * that gathers batch_pages (1024) pipe buffers before it sends, as the
  * module once did, was measured here at 4,259,840 bytes on ext4 and, on
  * 6.1, where one pipe buffer can span a large folio, 66,846,720 on XFS.

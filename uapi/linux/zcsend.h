@@ -137,8 +137,10 @@
  * buffer charged to the socket's option memory (net.core.optmem_max), and
  * its bytes are charged to the caller's RLIMIT_MEMLOCK (locked_vm of the
  * user; CAP_IPC_LOCK is exempt) from the send until the notification. Past
- * either limit the call stops there: ENOBUFS when nothing was queued, else
- * a short count. Read the error queue (which also frees that memory) and
+ * the option memory the call fails with ENOBUFS before it sends anything
+ * (a call that shares the previous call's buffer takes none); past
+ * RLIMIT_MEMLOCK it stops there: ENOBUFS when nothing was queued, else a
+ * short count. Read the error queue (which also frees that memory) and
  * call again. A socket that cannot take zero-copy sends (kTLS, a sockmap:
  * the kernel clears its SOCK_SUPPORT_ZC) is refused with EOPNOTSUPP. The
  * flag applies to the file pages of both ioctls; on Linux 6.1 such a call
@@ -311,6 +313,8 @@ struct zcsend_vec {
  *		or ZCSEND_F_NOTIFY or ZCSEND_F_DROP on one that cannot send
  *		zero-copy (kTLS)
  *   ENOBUFS	ZCSEND_F_NOTIFY past RLIMIT_MEMLOCK or net.core.optmem_max
+ *   ENOMEM	the call's state cannot be allocated (a batch's page array,
+ *		the record of a ZCSEND_F_DROP call)
  *   EPIPE	a socket not connected (or listening), or shut down for
  *		writing, or reset (and SIGPIPE unless ZCSEND_F_NOSIGNAL), as
  *		TCP answers sendfile(2)
