@@ -83,11 +83,8 @@ static bool zcsend_drop_parked(struct folio *folio)
 	return !folio_test_lru(folio) && zcsend_drop_droppable(folio);
 }
 
-/*
- * Runs of parked pages found in one lookup batch, dropped after it: a
- * folio adds at most one run, so a batch's folios never need more.
- */
-#define ZCSEND_DROP_RUNS	PAGEVEC_SIZE
+/* Runs of parked pages found in one lookup batch, dropped after it. */
+#define ZCSEND_DROP_RUNS	8
 
 struct zcsend_drop_runs {
 	unsigned int	nr;
@@ -99,22 +96,23 @@ struct zcsend_drop_runs {
  * Add [@start, @end), joined to the last run when it follows it. A run
  * never bridges a gap: POSIX_FADV_DONTNEED would start writeback of a
  * dirty page in it.
+ * Return: false when every run is taken and a new one is needed.
  */
-static void zcsend_drop_runs_add(struct zcsend_drop_runs *runs, pgoff_t start,
+static bool zcsend_drop_runs_add(struct zcsend_drop_runs *runs, pgoff_t start,
 				 pgoff_t end)
 {
 	unsigned int n = runs->nr;
 
 	if (n && runs->end[n - 1] == start) {
 		runs->end[n - 1] = end;
-		return;
+		return true;
 	}
-	/* Not reached (one run per folio of a batch): the page stays cached. */
 	if (n == ZCSEND_DROP_RUNS)
-		return;
+		return false;
 	runs->start[n] = start;
 	runs->end[n] = end;
 	runs->nr++;
+	return true;
 }
 
 static void zcsend_drop_runs_flush(struct zcsend_drop_runs *runs,
@@ -157,12 +155,17 @@ static void zcsend_drop_parked_runs(struct file *file,
 		for (i = 0; i < folio_batch_count(&fbatch); i++) {
 			struct folio *folio = fbatch.folios[i];
 
-			if (retry ? zcsend_drop_droppable(folio) :
-				    zcsend_drop_parked(folio))
-				zcsend_drop_runs_add(&runs,
-						     max(folio->index, first),
-						     min(folio_next_index(folio),
-							 last + 1));
+			if (!(retry ? zcsend_drop_droppable(folio) :
+				      zcsend_drop_parked(folio)))
+				continue;
+			if (!zcsend_drop_runs_add(&runs,
+						  max(folio->index, first),
+						  min(folio_next_index(folio),
+						      last + 1))) {
+				/* Runs full: look it up again after them. */
+				index = folio->index;
+				break;
+			}
 		}
 		folio_batch_release(&fbatch);
 		zcsend_drop_runs_flush(&runs, file);
