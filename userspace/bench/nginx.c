@@ -476,7 +476,7 @@ static void print_paired(const struct ngx_opts *o, FILE *f)
 			fprintf(f, "%-9s %-6s %7d %12.3f %12s %10.3f %14.3f\n",
 				o->routes[ri]->name, wl_names[w], n,
 				spread_of(mb, (size_t)n).median, won,
-				n ? sign_test_p(ahead, n) : 1.0,
+				sign_test_p(ahead, n),
 				spread_of(cpu, (size_t)n).median);
 		}
 }
