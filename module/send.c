@@ -55,7 +55,10 @@
 
 /*
  * Batches of up to 16 pages need no allocation: a 64 KiB body at an
- * offset within a page spans 17 pages.
+ * offset within a page spans 17 pages. A call's struct zcsend_tx (504
+ * bytes) is __uninitialized: zcsend_tx_init() clears the fields before the
+ * array, and an entry is written before it is read, so the zeroing of
+ * CONFIG_INIT_STACK_ALL_ZERO (Debian's kernels) would only be done twice.
  */
 #define ZCSEND_TX_STACK_BVECS	17
 
@@ -1280,7 +1283,7 @@ ssize_t zcsend_sendfile(const struct zcsend_file *kp, void __user *arg,
 	struct zcsend_file k = *kp;
 	struct fd ffd, sfd;
 	struct socket *sock;
-	struct zcsend_tx tx;
+	struct zcsend_tx tx __uninitialized;	/* see ZCSEND_TX_STACK_BVECS */
 	struct file *file;
 	ssize_t ret;
 	size_t len;
@@ -1357,7 +1360,7 @@ err_put_file:
  */
 long zcsend_ioctl_sendfile(void __user *arg)
 {
-	struct zcsend_file k;
+	struct zcsend_file k __uninitialized;	/* zcsend_copy_arg() fills it */
 	ssize_t ret;
 
 	ret = zcsend_file_in(&k, arg);
@@ -1702,7 +1705,7 @@ ssize_t zcsend_sendvec(const struct zcsend_vec *kp, void __user *arg,
 	struct zcsend_vseg *vs;
 	struct fd sfd;
 	struct socket *sock;
-	struct zcsend_tx tx;
+	struct zcsend_tx tx __uninitialized;	/* see ZCSEND_TX_STACK_BVECS */
 	ssize_t ret;
 	int err;
 
@@ -1767,7 +1770,7 @@ err_put_segs:
  */
 long zcsend_ioctl_sendvec(void __user *arg)
 {
-	struct zcsend_vec k;
+	struct zcsend_vec k __uninitialized;	/* zcsend_copy_arg() fills it */
 	ssize_t ret;
 
 	ret = zcsend_vec_in(&k, arg);
