@@ -55,10 +55,7 @@
 
 /*
  * Batches of up to 16 pages need no allocation: a 64 KiB body at an
- * offset within a page spans 17 pages. A call's struct zcsend_tx (504
- * bytes) is __uninitialized: zcsend_tx_init() clears the fields before the
- * array, and an entry is written before it is read, so the zeroing of
- * CONFIG_INIT_STACK_ALL_ZERO (Debian's kernels) would only be done twice.
+ * offset within a page spans 17 pages.
  */
 #define ZCSEND_TX_STACK_BVECS	17
 
@@ -115,8 +112,7 @@ struct zcsend_vseg {
  * and after the send); any other size, or a fault (a shorter struct at the
  * end of a mapping), takes the general path, with its own errnos.
  * Inlined so that the first copy's size is a constant: hardened usercopy
- * then checks the stack object when the module is built, not per call
- * (__check_object_size was a tenth of the module's own part on 6.12).
+ * then checks the stack object when the module is built, not per call.
  */
 static __always_inline int zcsend_copy_arg(void *karg, size_t ksize,
 					   size_t ver0,
@@ -1283,7 +1279,7 @@ ssize_t zcsend_sendfile(const struct zcsend_file *kp, void __user *arg,
 	struct zcsend_file k = *kp;
 	struct fd ffd, sfd;
 	struct socket *sock;
-	struct zcsend_tx tx __uninitialized;	/* see ZCSEND_TX_STACK_BVECS */
+	struct zcsend_tx tx;
 	struct file *file;
 	ssize_t ret;
 	size_t len;
@@ -1360,7 +1356,7 @@ err_put_file:
  */
 long zcsend_ioctl_sendfile(void __user *arg)
 {
-	struct zcsend_file k __uninitialized;	/* zcsend_copy_arg() fills it */
+	struct zcsend_file k;
 	ssize_t ret;
 
 	ret = zcsend_file_in(&k, arg);
@@ -1705,7 +1701,7 @@ ssize_t zcsend_sendvec(const struct zcsend_vec *kp, void __user *arg,
 	struct zcsend_vseg *vs;
 	struct fd sfd;
 	struct socket *sock;
-	struct zcsend_tx tx __uninitialized;	/* see ZCSEND_TX_STACK_BVECS */
+	struct zcsend_tx tx;
 	ssize_t ret;
 	int err;
 
@@ -1770,7 +1766,7 @@ err_put_segs:
  */
 long zcsend_ioctl_sendvec(void __user *arg)
 {
-	struct zcsend_vec k __uninitialized;	/* zcsend_copy_arg() fills it */
+	struct zcsend_vec k;
 	ssize_t ret;
 
 	ret = zcsend_vec_in(&k, arg);
