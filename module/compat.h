@@ -14,6 +14,7 @@
 #include <linux/net.h>
 #include <linux/skbuff.h>
 #include <linux/socket.h>
+#include <linux/uaccess.h>
 #include <linux/uio.h>
 #include <linux/version.h>
 #include <net/sock.h>
@@ -27,6 +28,7 @@
 	KERNEL_VERSION(LINUX_VERSION_MAJOR, LINUX_VERSION_PATCHLEVEL, 0)
 #define ZCSEND_KERNEL_SPLICE_PAGES	KERNEL_VERSION(6, 5, 0)
 #define ZCSEND_KERNEL_FD_FILE		KERNEL_VERSION(6, 12, 0)
+#define ZCSEND_KERNEL_MASKED_UACCESS	KERNEL_VERSION(6, 12, 0)
 
 #if ZCSEND_KERNEL >= ZCSEND_KERNEL_SPLICE_PAGES
 
@@ -345,6 +347,45 @@ static inline struct file *zcsend_fd_file(struct fd f)
 #else
 	return f.file;
 #endif
+}
+
+/**
+ * zcsend_user_access_begin() - open a user-access window for reads and writes
+ * @ptr: the user pointer, replaced by the one to access within the window
+ * @len: bytes from *@ptr that the window accesses, all of them from the start
+ *
+ * 6.12 and later, where the architecture can (x86-64): the pointer is
+ * masked so that a kernel address faults, as with get_user() and
+ * put_user(), and no speculation barrier is needed (copy_from_user() masks
+ * it the same way). Otherwise user_access_begin(): access_ok() and the
+ * barrier.
+ *
+ * Return: true when the window is open (close it with user_access_end()),
+ * false when the range is not user memory.
+ */
+static __always_inline bool zcsend_user_access_begin(void __user **ptr,
+						     size_t len)
+{
+#if ZCSEND_KERNEL >= ZCSEND_KERNEL_MASKED_UACCESS
+	if (can_do_masked_user_access()) {
+		*ptr = masked_user_access_begin(*ptr);
+		return true;
+	}
+#endif
+	return user_access_begin(*ptr, len);
+}
+
+/* The same for a window that only writes (user_write_access_end()). */
+static __always_inline bool zcsend_user_write_access_begin(void __user **ptr,
+							   size_t len)
+{
+#if ZCSEND_KERNEL >= ZCSEND_KERNEL_MASKED_UACCESS
+	if (can_do_masked_user_access()) {
+		*ptr = masked_user_access_begin(*ptr);
+		return true;
+	}
+#endif
+	return user_write_access_begin(*ptr, len);
 }
 
 #endif /* _ZCSEND_COMPAT_H */

@@ -173,9 +173,9 @@ size_t zcsend_nowait_cached(struct file *file, loff_t pos, size_t len)
 void zcsend_nowait_miss(struct file *file, loff_t pos, size_t len,
 			struct zcsend_stats_delta *d)
 {
-	d->val[ZCSEND_A_STATS_NOWAIT_MISSES]++;
+	zcsend_stats_delta_add(d, ZCSEND_A_STATS_NOWAIT_MISSES, 1);
 	if (zcsend_is_tmpfs(zcsend_real_inode(file)))
 		return;
 	if (!vfs_fadvise(file, pos, len, POSIX_FADV_WILLNEED))
-		d->val[ZCSEND_A_STATS_NOWAIT_READAHEADS]++;
+		zcsend_stats_delta_add(d, ZCSEND_A_STATS_NOWAIT_READAHEADS, 1);
 }

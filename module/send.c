@@ -67,6 +67,7 @@ struct zcsend_tx {
 	unsigned int	max;		/* capacity of @bvec */
 	size_t		cap;		/* bytes one batch may pin */
 	size_t		batch_bytes;	/* bytes in the batch */
+	unsigned int	batch_pages;	/* pages its entries touch */
 	size_t		gathered;	/* bytes of the current range gathered */
 	size_t		queued;		/* bytes of the current range queued */
 	int		err;		/* send error that stopped the range */
@@ -81,7 +82,6 @@ struct zcsend_tx {
 	size_t		batch_len;	/* bytes the batch asks for */
 	bool		tls;		/* kTLS socket: see zcsend_sock_tls() */
 	struct zcsend_stats_delta stats; /* committed by zcsend_tx_destroy() */
-	/* Last: zcsend_tx_init() clears the fields before it, not these. */
 	struct bio_vec	stack_bvec[ZCSEND_TX_STACK_BVECS];
 };
 
@@ -106,22 +106,16 @@ struct zcsend_vseg {
 };
 
 /*
- * The argument struct, whose first field is its size. A struct of this
- * module's size, the common case, is read in one user access (sendfile(2)
- * makes two per call, this path three: the struct, and the outputs before
- * and after the send); any other size, or a fault (a shorter struct at the
- * end of a mapping), takes the general path, with its own errnos.
- * Inlined so that the first copy's size is a constant: hardened usercopy
- * then checks the stack object when the module is built, not per call.
+ * The argument struct of whatever size its first field gives: an older or
+ * newer caller's struct, and the errnos of one that cannot be read whole.
+ * A struct of this module's size, the common case, is read by
+ * zcsend_file_in_one() or zcsend_vec_in_one() instead.
  */
-static __always_inline int zcsend_copy_arg(void *karg, size_t ksize,
-					   size_t ver0,
-					   const void __user *uarg)
+static int zcsend_copy_arg(void *karg, size_t ksize, size_t ver0,
+			   const void __user *uarg)
 {
 	u32 usize;
 
-	if (!copy_from_user(karg, uarg, ksize) && *(u32 *)karg == ksize)
-		return 0;
 	if (get_user(usize, (const u32 __user *)uarg))
 		return -EFAULT;
 	if (usize < ver0)
@@ -135,11 +129,14 @@ static __always_inline int zcsend_copy_arg(void *karg, size_t ksize,
  * A call's output fields, written in one user-access window (one STAC/CLAC
  * pair under SMAP) instead of one per field. Return: 0 or -EFAULT.
  */
-static int zcsend_file_put_out(struct zcsend_file __user *u, u64 sent,
-			       u64 offset)
+static int zcsend_file_put_out(void __user *arg, u64 sent, u64 offset)
 {
-	if (!user_write_access_begin(u, offsetofend(struct zcsend_file, sent)))
+	size_t n = offsetofend(struct zcsend_file, sent);
+	struct zcsend_file __user *u;
+
+	if (!zcsend_user_write_access_begin(&arg, n))
 		return -EFAULT;
+	u = arg;
 	unsafe_put_user(sent, &u->sent, efault);
 	unsafe_put_user(offset, &u->offset, efault);
 	user_write_access_end();
@@ -149,12 +146,56 @@ efault:
 	return -EFAULT;
 }
 
-static int zcsend_vec_put_out(struct zcsend_vec __user *u, u64 sent,
-			      u32 segs_done, u64 seg_sent)
+/*
+ * Read a struct zcsend_file of this module's size, and write its output
+ * fields back (@sent 0, @offset its own value) in the same user-access
+ * window: so they are known to be writable before anything is sent, and
+ * queued bytes never end in EFAULT. One window, where sendfile(2) makes
+ * one access for its offset in and one out; a struct read whole and then
+ * written would take two, and a copy_from_user().
+ * Return: 0, 1 when the struct is of another size (only @size read), or
+ * -EFAULT.
+ */
+static int zcsend_file_in_one(struct zcsend_file *k, void __user *arg)
 {
-	if (!user_write_access_begin(u, offsetofend(struct zcsend_vec,
-						    seg_sent)))
+	struct zcsend_file __user *u;
+
+	BUILD_BUG_ON(offsetofend(struct zcsend_file, reserved) != sizeof(*k));
+
+	if (!zcsend_user_access_begin(&arg, sizeof(*u)))
 		return -EFAULT;
+	u = arg;
+	unsafe_get_user(k->size, &u->size, efault);
+	if (k->size != sizeof(*k)) {
+		user_access_end();
+		return 1;
+	}
+	unsafe_get_user(k->flags, &u->flags, efault);
+	unsafe_get_user(k->file_fd, &u->file_fd, efault);
+	unsafe_get_user(k->sock_fd, &u->sock_fd, efault);
+	unsafe_get_user(k->offset, &u->offset, efault);
+	unsafe_get_user(k->length, &u->length, efault);
+	unsafe_get_user(k->reserved[0], &u->reserved[0], efault);
+	unsafe_get_user(k->reserved[1], &u->reserved[1], efault);
+	unsafe_put_user(0, &u->sent, efault);
+	unsafe_put_user(k->offset, &u->offset, efault);
+	user_access_end();
+	k->sent = 0;
+	return 0;
+efault:
+	user_access_end();
+	return -EFAULT;
+}
+
+static int zcsend_vec_put_out(void __user *arg, u64 sent, u32 segs_done,
+			      u64 seg_sent)
+{
+	size_t n = offsetofend(struct zcsend_vec, seg_sent);
+	struct zcsend_vec __user *u;
+
+	if (!zcsend_user_write_access_begin(&arg, n))
+		return -EFAULT;
+	u = arg;
 	unsafe_put_user(sent, &u->sent, efault);
 	unsafe_put_user(segs_done, &u->segs_done, efault);
 	unsafe_put_user(seg_sent, &u->seg_sent, efault);
@@ -162,6 +203,41 @@ static int zcsend_vec_put_out(struct zcsend_vec __user *u, u64 sent,
 	return 0;
 efault:
 	user_write_access_end();
+	return -EFAULT;
+}
+
+/* zcsend_file_in_one() for struct zcsend_vec: @sent, @segs_done, @seg_sent. */
+static int zcsend_vec_in_one(struct zcsend_vec *k, void __user *arg)
+{
+	struct zcsend_vec __user *u;
+
+	BUILD_BUG_ON(offsetofend(struct zcsend_vec, reserved) != sizeof(*k));
+
+	if (!zcsend_user_access_begin(&arg, sizeof(*u)))
+		return -EFAULT;
+	u = arg;
+	unsafe_get_user(k->size, &u->size, efault);
+	if (k->size != sizeof(*k)) {
+		user_access_end();
+		return 1;
+	}
+	unsafe_get_user(k->flags, &u->flags, efault);
+	unsafe_get_user(k->sock_fd, &u->sock_fd, efault);
+	unsafe_get_user(k->nr_segs, &u->nr_segs, efault);
+	unsafe_get_user(k->segs, &u->segs, efault);
+	unsafe_get_user(k->reserved0, &u->reserved0, efault);
+	unsafe_get_user(k->reserved[0], &u->reserved[0], efault);
+	unsafe_get_user(k->reserved[1], &u->reserved[1], efault);
+	unsafe_put_user(0, &u->sent, efault);
+	unsafe_put_user(0, &u->segs_done, efault);
+	unsafe_put_user(0, &u->seg_sent, efault);
+	user_access_end();
+	k->sent = 0;
+	k->segs_done = 0;
+	k->seg_sent = 0;
+	return 0;
+efault:
+	user_access_end();
 	return -EFAULT;
 }
 
@@ -583,9 +659,9 @@ static void zcsend_tx_notify_done(struct zcsend_tx *tx, ssize_t queued)
 }
 
 /* Add @val to counter @id in the sum the call commits at its end. */
-static void zcsend_tx_stat(struct zcsend_tx *tx, unsigned int id, u64 val)
+static void zcsend_tx_stat(struct zcsend_tx *tx, unsigned int id, u32 val)
 {
-	tx->stats.val[id] += val;
+	zcsend_stats_delta_add(&tx->stats, id, val);
 }
 
 /*
@@ -621,6 +697,8 @@ static int zcsend_tx_zc_init(struct zcsend_tx *tx, u32 flags,
  * The call is counted here (ZCSEND_A_STATS_CALLS), with everything it
  * sends, by zcsend_tx_destroy(); a call refused before it gets here is
  * counted by zcsend_refuse(). Its failure, if any, by zcsend_fail().
+ * @tx: declared zeroed (= {}): one clearing, which the kernel's stack
+ *      auto-initialization (INIT_STACK_ALL_ZERO) does not repeat
  * @nr_files: the file ranges (segments) the call may send.
  */
 static int zcsend_tx_init(struct zcsend_tx *tx, struct socket *sock,
@@ -629,7 +707,6 @@ static int zcsend_tx_init(struct zcsend_tx *tx, struct socket *sock,
 	size_t pages;
 	int err;
 
-	memset(tx, 0, offsetof(struct zcsend_tx, stack_bvec));
 	zcsend_tx_stat(tx, ZCSEND_A_STATS_CALLS, 1);
 	tx->sock = sock;
 	tx->tls = zcsend_sock_tls(sock->sk);
@@ -693,6 +770,31 @@ static void zcsend_batch_release(struct zcsend_tx *tx)
 		put_page(tx->bvec[i].bv_page);
 	tx->nr = 0;
 	tx->batch_bytes = 0;
+	tx->batch_pages = 0;
+}
+
+/*
+ * Pages that the first @len bytes of an entry touch. An entry can span
+ * several pages of a large folio (6.1's splice read hands out whole folios).
+ */
+static unsigned int zcsend_bv_pages(const struct bio_vec *bv, size_t len)
+{
+	size_t off = bv->bv_offset;
+
+	return (off + len - 1) / PAGE_SIZE - off / PAGE_SIZE + 1;
+}
+
+/* Add an entry of @len bytes at @offset of @page to the batch. */
+static void zcsend_batch_add(struct zcsend_tx *tx, struct page *page,
+			     unsigned int offset, unsigned int len)
+{
+	struct bio_vec *bv = &tx->bvec[tx->nr++];
+
+	bv->bv_page = page;
+	bv->bv_offset = offset;
+	bv->bv_len = len;
+	tx->batch_bytes += len;
+	tx->batch_pages += zcsend_bv_pages(bv, len);
 }
 
 /*
@@ -702,7 +804,7 @@ static void zcsend_batch_release(struct zcsend_tx *tx)
 static void zcsend_batch_trim(struct zcsend_tx *tx, size_t skip, size_t keep)
 {
 	size_t kept = 0;
-	unsigned int i, n = 0;
+	unsigned int i, n = 0, pages = 0;
 
 	for (i = 0; i < tx->nr; i++) {
 		struct bio_vec bv = tx->bvec[i];
@@ -716,26 +818,28 @@ static void zcsend_batch_trim(struct zcsend_tx *tx, size_t skip, size_t keep)
 		bv.bv_len = min_t(size_t, bv.bv_len - skip, keep - kept);
 		skip = 0;
 		kept += bv.bv_len;
+		pages += zcsend_bv_pages(&bv, bv.bv_len);
 		tx->bvec[n++] = bv;
 	}
 	tx->nr = n;
 	tx->batch_bytes = kept;
+	tx->batch_pages = pages;
 }
 
 /*
- * Pages that the first @bytes bytes of the batch touch. An entry can span
- * several pages of a large folio (6.1's splice read hands out whole folios).
+ * Pages that the first @bytes bytes of the batch touch: all it counted as
+ * it was gathered, when TCP took it whole.
  */
-static unsigned long zcsend_batch_pages_in(struct zcsend_tx *tx, size_t bytes)
+static unsigned int zcsend_batch_pages_in(struct zcsend_tx *tx, size_t bytes)
 {
-	unsigned long pages = 0;
-	unsigned int i;
+	unsigned int i, pages = 0;
 
+	if (bytes == tx->batch_bytes)
+		return tx->batch_pages;
 	for (i = 0; i < tx->nr && bytes; i++) {
-		size_t off = tx->bvec[i].bv_offset;
 		size_t n = min_t(size_t, bytes, tx->bvec[i].bv_len);
 
-		pages += (off + n - 1) / PAGE_SIZE - off / PAGE_SIZE + 1;
+		pages += zcsend_bv_pages(&tx->bvec[i], n);
 		bytes -= n;
 	}
 	return pages;
@@ -886,7 +990,6 @@ static int zcsend_gather_buf(struct pipe_inode_info *pipe,
 			     struct pipe_buffer *buf, struct splice_desc *sd)
 {
 	struct zcsend_tx *tx = sd->u.data;
-	struct bio_vec *bv;
 	int err;
 
 	if (tx->nr == tx->max) {
@@ -898,11 +1001,7 @@ static int zcsend_gather_buf(struct pipe_inode_info *pipe,
 	}
 
 	get_page(buf->page);
-	bv = &tx->bvec[tx->nr++];
-	bv->bv_page = buf->page;
-	bv->bv_offset = buf->offset;
-	bv->bv_len = sd->len;
-	tx->batch_bytes += sd->len;
+	zcsend_batch_add(tx, buf->page, buf->offset, sd->len);
 	tx->gathered += sd->len;
 	return sd->len;
 }
@@ -932,7 +1031,6 @@ static int zcsend_send_pipe(struct pipe_inode_info *pipe,
 	unsigned int mask = pipe->ring_size - 1;
 	unsigned int tail, head = pipe->head;
 	struct pipe_buffer *buf;
-	struct bio_vec *bv;
 	int bad = 0, err;
 
 	for (tail = pipe->tail; tail != head; tail++) {
@@ -940,11 +1038,7 @@ static int zcsend_send_pipe(struct pipe_inode_info *pipe,
 		bad = pipe_buf_confirm(pipe, buf);
 		if (bad)
 			break;
-		bv = &tx->bvec[tx->nr++];
-		bv->bv_page = buf->page;
-		bv->bv_offset = buf->offset;
-		bv->bv_len = buf->len;
-		tx->batch_bytes += buf->len;
+		zcsend_batch_add(tx, buf->page, buf->offset, buf->len);
 	}
 	if (!tx->nr)
 		return bad == -ENODATA ? 0 : bad;
@@ -1005,7 +1099,7 @@ static ssize_t zcsend_send_batch(struct zcsend_tx *tx, struct file *file,
 	tx->batch_more = more;
 
 	ret = splice_direct_to_actor(file, &sd, zcsend_gather_pipe);
-	if (!tx->err) {
+	if (!tx->err && tx->nr) {
 		err = zcsend_batch_flush(tx, zcsend_batch_more(tx), true);
 		if (err)
 			tx->err = err;
@@ -1153,8 +1247,8 @@ static noinline_for_stack long zcsend_refuse(long err)
 {
 	struct zcsend_stats_delta d = {};
 
-	d.val[ZCSEND_A_STATS_CALLS] = 1;
-	d.val[ZCSEND_A_STATS_ERR_INVAL] = 1;
+	zcsend_stats_delta_add(&d, ZCSEND_A_STATS_CALLS, 1);
+	zcsend_stats_delta_add(&d, ZCSEND_A_STATS_ERR_INVAL, 1);
 	zcsend_stats_commit(&d);
 	return err;
 }
@@ -1173,7 +1267,8 @@ static int zcsend_file_arg_check(const struct zcsend_file *k)
  * syscr/syscw (whatever the result) and rchar/wchar, and fsnotify
  * IN_ACCESS on the file and IN_MODIFY on the socket when bytes went out.
  */
-static void zcsend_account_file(struct file *file, ssize_t bytes)
+static __always_inline void zcsend_account_file(struct file *file,
+						ssize_t bytes)
 {
 	if (bytes > 0) {
 		add_rchar(current, bytes);
@@ -1181,7 +1276,8 @@ static void zcsend_account_file(struct file *file, ssize_t bytes)
 	}
 }
 
-static void zcsend_account_sock(struct socket *sock, ssize_t bytes)
+static __always_inline void zcsend_account_sock(struct socket *sock,
+						ssize_t bytes)
 {
 	inc_syscr(current);
 	inc_syscw(current);
@@ -1229,8 +1325,8 @@ static bool zcsend_interrupted(ssize_t ret)
  * io-wq issues the command again instead.
  * Return: true when it is punted.
  */
-static bool zcsend_tx_punt(struct zcsend_tx *tx, bool *punt, u32 flags,
-			   ssize_t ret)
+static __always_inline bool zcsend_tx_punt(struct zcsend_tx *tx, bool *punt,
+					   u32 flags, ssize_t ret)
 {
 	if (!punt || (!(ret == -EBUSY && zcsend_may_punt(punt, flags)) &&
 		      !zcsend_interrupted(ret)))
@@ -1245,55 +1341,63 @@ static bool zcsend_tx_punt(struct zcsend_tx *tx, bool *punt, u32 flags,
  * @k: the copy
  * @arg: user pointer to the caller's struct
  *
+ * Also writes the struct's output fields (@sent 0, @offset unchanged), so
+ * that zcsend_sendfile() knows before it sends anything that it can write
+ * them after: a struct that cannot be written back is refused here with
+ * EFAULT, before any other check.
+ *
  * Return: 0, or a negative errno (counted as a refusal).
  */
-int zcsend_file_in(struct zcsend_file *k, const void __user *arg)
+int zcsend_file_in(struct zcsend_file *k, void __user *arg)
 {
 	int err;
 
-	err = zcsend_copy_arg(k, sizeof(*k), ZCSEND_FILE_SIZE_VER0, arg);
+	err = zcsend_file_in_one(k, arg);
+	if (err > 0) {
+		err = zcsend_copy_arg(k, sizeof(*k), ZCSEND_FILE_SIZE_VER0,
+				      arg);
+		if (!err)
+			err = zcsend_file_put_out(arg, 0, k->offset);
+	}
 	return err ? zcsend_refuse(err) : 0;
 }
 
 /**
  * zcsend_sendfile() - ZCSEND_IOC_SENDFILE and ZCSEND_URING_CMD_SENDFILE
- * @kp: the caller's struct, copied in by zcsend_file_in()
+ * @k: the caller's struct, copied in by zcsend_file_in()
  * @arg: user pointer to the caller's struct, for the output fields
  * @punt: NULL, or the inline issue of an io_uring command (see
  *        zcsend_may_punt()), whose attempt is given up when set on return
  *
  * Sends a file range to a connected TCP socket from the page cache, as
  * documented in uapi/linux/zcsend.h. Only the output fields are written
- * back (never past the caller's struct), and each of them is written
- * before anything is sent, so that queued bytes are not followed by
- * EFAULT (unless another thread unmaps or write-protects the struct
- * during the call).
+ * back (never past the caller's struct), and zcsend_file_in() wrote each
+ * of them before, so that queued bytes are not followed by EFAULT (unless
+ * another thread unmaps or write-protects the struct during the call).
  *
  * Return: bytes queued, with @sent and @offset updated (0 when none was
  * asked for, or the range is past end of file), else a negative errno.
  */
-ssize_t zcsend_sendfile(const struct zcsend_file *kp, void __user *arg,
+ssize_t zcsend_sendfile(const struct zcsend_file *k, void __user *arg,
 			bool *punt)
 {
-	struct zcsend_file __user *u = arg;
-	struct zcsend_file k = *kp;
 	struct fd ffd, sfd;
 	struct socket *sock;
-	struct zcsend_tx tx;
+	struct zcsend_tx tx = {};
 	struct file *file;
 	ssize_t ret;
 	size_t len;
 	int err;
 
-	err = zcsend_file_arg_check(&k);
+	err = zcsend_file_arg_check(k);
 	if (!err)
-		err = zcsend_file_get(k.file_fd, k.offset, k.length, &ffd,
+		err = zcsend_file_get(k->file_fd, k->offset, k->length, &ffd,
 				      &file, &len);
 	if (err)
 		return zcsend_refuse(err);
-	if ((k.flags & ZCSEND_F_NOWAIT) || punt) {
+	if ((k->flags & ZCSEND_F_NOWAIT) || punt) {
 		err = zcsend_nowait_check(file);
-		if (err && zcsend_may_punt(punt, k.flags)) {
+		if (err && zcsend_may_punt(punt, k->flags)) {
 			*punt = true;	/* the read could wait: not inline */
 			fdput(ffd);
 			return -EAGAIN;
@@ -1302,17 +1406,11 @@ ssize_t zcsend_sendfile(const struct zcsend_file *kp, void __user *arg,
 			goto err_put_file;
 	}
 
-	/*
-	 * Every output field written before anything is sent (@offset with
-	 * its own value): queued bytes never end in EFAULT.
-	 */
-	err = zcsend_file_put_out(u, 0, k.offset);
-	if (!err)
-		err = zcsend_sock_get(k.sock_fd, &sfd, &sock);
+	err = zcsend_sock_get(k->sock_fd, &sfd, &sock);
 	if (err)
 		goto err_put_file;
 
-	err = zcsend_tx_init(&tx, sock, k.flags, len, 1);
+	err = zcsend_tx_init(&tx, sock, k->flags, len, 1);
 	if (err)
 		goto err_put_sock;
 	if (punt)
@@ -1320,9 +1418,9 @@ ssize_t zcsend_sendfile(const struct zcsend_file *kp, void __user *arg,
 
 	ret = zcsend_sock_appends(sock);
 	if (!ret)
-		ret = zcsend_send_range(&tx, file, k.offset, len,
+		ret = zcsend_send_range(&tx, file, k->offset, len,
 					tx.user_more);
-	if (zcsend_tx_punt(&tx, punt, k.flags, ret)) {
+	if (zcsend_tx_punt(&tx, punt, k->flags, ret)) {
 		ret = -EAGAIN;
 	} else {
 		zcsend_account_file(file, ret);
@@ -1335,7 +1433,7 @@ ssize_t zcsend_sendfile(const struct zcsend_file *kp, void __user *arg,
 	if (ret < 0)
 		return punt && *punt ? ret : zcsend_fail(ret);
 
-	if (zcsend_file_put_out(u, ret, k.offset + ret))
+	if (zcsend_file_put_out(arg, ret, k->offset + ret))
 		return -EFAULT;
 	return ret;
 
@@ -1670,13 +1768,21 @@ static struct zcsend_vseg *zcsend_vec_prepare(struct zcsend_vec *k)
  * @k: the copy
  * @arg: user pointer to the caller's struct
  *
+ * Also writes its output fields (all 0), as zcsend_file_in() does.
+ *
  * Return: 0, or a negative errno (counted as a refusal).
  */
-int zcsend_vec_in(struct zcsend_vec *k, const void __user *arg)
+int zcsend_vec_in(struct zcsend_vec *k, void __user *arg)
 {
 	int err;
 
-	err = zcsend_copy_arg(k, sizeof(*k), ZCSEND_VEC_SIZE_VER0, arg);
+	err = zcsend_vec_in_one(k, arg);
+	if (err > 0) {
+		err = zcsend_copy_arg(k, sizeof(*k), ZCSEND_VEC_SIZE_VER0,
+				      arg);
+		if (!err)
+			err = zcsend_vec_put_out(arg, 0, 0, 0);
+	}
 	return err ? zcsend_refuse(err) : 0;
 }
 
@@ -1696,12 +1802,11 @@ int zcsend_vec_in(struct zcsend_vec *k, const void __user *arg)
 ssize_t zcsend_sendvec(const struct zcsend_vec *kp, void __user *arg,
 		       bool *punt)
 {
-	struct zcsend_vec __user *u = arg;
 	struct zcsend_vec k = *kp;
 	struct zcsend_vseg *vs;
 	struct fd sfd;
 	struct socket *sock;
-	struct zcsend_tx tx;
+	struct zcsend_tx tx = {};
 	ssize_t ret;
 	int err;
 
@@ -1715,10 +1820,7 @@ ssize_t zcsend_sendvec(const struct zcsend_vec *kp, void __user *arg,
 		return -EAGAIN;
 	}
 
-	/* Every output field written before anything is sent, as above. */
-	err = zcsend_vec_put_out(u, 0, 0, 0);
-	if (!err)
-		err = zcsend_sock_get(k.sock_fd, &sfd, &sock);
+	err = zcsend_sock_get(k.sock_fd, &sfd, &sock);
 	if (err)
 		goto err_put_segs;
 
@@ -1744,7 +1846,7 @@ ssize_t zcsend_sendvec(const struct zcsend_vec *kp, void __user *arg,
 	if (ret < 0)
 		return punt && *punt ? ret : zcsend_fail(ret);
 
-	if (zcsend_vec_put_out(u, ret, k.segs_done, k.seg_sent))
+	if (zcsend_vec_put_out(arg, ret, k.segs_done, k.seg_sent))
 		return -EFAULT;
 	return ret;
 

@@ -7,6 +7,7 @@
  * not write other CPUs' counters (that would race with their updates):
  * it records the current values as a baseline that reads subtract.
  */
+#include <linux/bitops.h>
 #include <linux/cpumask.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
@@ -46,21 +47,24 @@ void zcsend_stat_add(unsigned int id, u64 val)
 
 /**
  * zcsend_stats_commit() - add one call's counts to this CPU's counters
- * @d: the amounts, ZCSEND_STAT_FIRST and above (0 leaves a counter alone)
+ * @d: the amounts of the counters in its @set, ZCSEND_STAT_FIRST and above
  *
  * One update section for all of a call's counters rather than one per
- * counter. Process context only.
+ * counter, and only of the counters it counted. Process context only.
  */
 void zcsend_stats_commit(const struct zcsend_stats_delta *d)
 {
 	struct zcsend_pcpu_stats *s;
+	unsigned long set = d->set;
 	unsigned int i;
 
+	BUILD_BUG_ON(BITS_PER_TYPE(d->set) < ZCSEND_STAT_NR);
 	s = get_cpu_ptr(zcsend_stats);
 	u64_stats_update_begin(&s->syncp);
-	for (i = ZCSEND_STAT_FIRST; i < ZCSEND_STAT_NR; i++)
-		if (d->val[i])
-			u64_stats_add(&s->val[i], d->val[i]);
+	for (; set; set &= set - 1) {
+		i = __ffs(set);
+		u64_stats_add(&s->val[i], d->val[i]);
+	}
 	u64_stats_update_end(&s->syncp);
 	put_cpu_ptr(zcsend_stats);
 }

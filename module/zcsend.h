@@ -5,6 +5,7 @@
 #ifndef _ZCSEND_H
 #define _ZCSEND_H
 
+#include <linux/bits.h>
 #include <linux/types.h>
 #include <uapi/linux/zcsend.h>
 
@@ -19,10 +20,23 @@ struct file;
 
 void zcsend_stat_add(unsigned int id, u64 val);
 
-/* One call's counts, summed as it goes and added in one update. */
+/*
+ * One call's counts, summed as it goes and added in one update. A call
+ * sends at most MAX_RW_COUNT bytes (2 GiB - 4 KiB), so each count fits in
+ * 32 bits. @set: a bit per counter that has a count, so that the update
+ * touches only those (a call counts five of the sixteen).
+ */
 struct zcsend_stats_delta {
-	u64	val[ZCSEND_STAT_NR];
+	u32	val[ZCSEND_STAT_NR];
+	u32	set;
 };
+
+static inline void zcsend_stats_delta_add(struct zcsend_stats_delta *d,
+					  unsigned int id, u32 val)
+{
+	d->val[id] += val;
+	d->set |= BIT(id);
+}
 
 void zcsend_stats_commit(const struct zcsend_stats_delta *d);
 void zcsend_stats_read_cpu(int cpu, u64 *vals);
@@ -34,10 +48,10 @@ void zcsend_stats_exit(void);
 /* The send path (send.c), and its tunable (module parameter and netlink). */
 long zcsend_ioctl_sendfile(void __user *arg);
 long zcsend_ioctl_sendvec(void __user *arg);
-int zcsend_file_in(struct zcsend_file *k, const void __user *arg);
+int zcsend_file_in(struct zcsend_file *k, void __user *arg);
 ssize_t zcsend_sendfile(const struct zcsend_file *k, void __user *arg,
 			bool *punt);
-int zcsend_vec_in(struct zcsend_vec *k, const void __user *arg);
+int zcsend_vec_in(struct zcsend_vec *k, void __user *arg);
 ssize_t zcsend_sendvec(const struct zcsend_vec *k, void __user *arg,
 		       bool *punt);
 unsigned int zcsend_batch_pages_get(void);
