@@ -307,7 +307,7 @@ struct zcsend_vec {
  *   E2BIG	size larger than one page, or bytes past the known struct
  *		are not zero
  *   EFAULT	bad user pointer, or a struct that cannot be written back
- *		(checked before anything is sent)
+ *		(checked as it is read, before any other check)
  *   ENOTSOCK	sock_fd is not a socket
  *   EOPNOTSUPP	a socket that is not TCP over IPv4/IPv6 (UDP, UNIX, ...),
  *		or ZCSEND_F_NOTIFY or ZCSEND_F_DROP on one that cannot send
