@@ -649,6 +649,56 @@ static void on_alarm(int sig)
 	(void)sig;
 }
 
+/*
+ * Non-blocking calls into a small send buffer that nobody reads, each from
+ * where the last one stopped at an offset within a page, until one gets
+ * EAGAIN: each call moves BYTES by what it queued, and PAGES by exactly
+ * the pages those bytes touch, also when TCP took only part of a batch
+ * (then the module counts again what it gathered, up to what was queued).
+ */
+TEST_F(nl, counters_short_sends)
+{
+	const uint64_t flen = 1 << 20;
+	uint64_t off = 100, sent = 0, v0[NSTATS], v1[NSTATS];
+	long pg = sysconf(_SC_PAGESIZE);
+	int dev, file, snd, rcv, i, err = 0;
+
+	dev = open(ZCSEND_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, dev);
+	file = tmpfs_file(flen);
+	ASSERT_LE(0, file);
+	ASSERT_EQ(0, zcsend_tcp_pair(AF_INET, &snd, &rcv, 65536));
+	ASSERT_EQ(0, set_batch_pages(self->c, 256));
+
+	for (i = 0; i < 256 && err != -EAGAIN; i++) {
+		ASSERT_EQ(0, get_stats(self->c, v0));
+		err = nl_sendfile(dev, file, snd, off, flen - off,
+				  ZCSEND_F_NONBLOCK, &sent);
+		ASSERT_EQ(0, get_stats(self->c, v1));
+		if (err == -EAGAIN) {
+			EXPECT_EQ(0, v1[ZCSEND_A_STATS_PAGES] -
+				     v0[ZCSEND_A_STATS_PAGES]);
+			break;
+		}
+		ASSERT_EQ(0, err);
+		ASSERT_LT(0, sent);
+		EXPECT_EQ(sent, v1[ZCSEND_A_STATS_BYTES] -
+				v0[ZCSEND_A_STATS_BYTES]);
+		EXPECT_EQ((off + sent - 1) / pg - off / pg + 1,
+			  v1[ZCSEND_A_STATS_PAGES] - v0[ZCSEND_A_STATS_PAGES])
+			TH_LOG("call %d: %llu bytes from offset %llu", i,
+			       (unsigned long long)sent,
+			       (unsigned long long)off);
+		off += sent;
+		ASSERT_GT(flen, off);
+	}
+	EXPECT_EQ(-EAGAIN, err);
+	close(snd);
+	close(rcv);
+	close(file);
+	close(dev);
+}
+
 TEST_F(nl, counters_per_outcome)
 {
 	const uint64_t flen = 64 << 10;
