@@ -375,17 +375,4 @@ static __always_inline bool zcsend_user_access_begin(void __user **ptr,
 	return user_access_begin(*ptr, len);
 }
 
-/* The same for a window that only writes (user_write_access_end()). */
-static __always_inline bool zcsend_user_write_access_begin(void __user **ptr,
-							   size_t len)
-{
-#if ZCSEND_KERNEL >= ZCSEND_KERNEL_MASKED_UACCESS
-	if (can_do_masked_user_access()) {
-		*ptr = masked_user_access_begin(*ptr);
-		return true;
-	}
-#endif
-	return user_write_access_begin(*ptr, len);
-}
-
 #endif /* _ZCSEND_COMPAT_H */

@@ -127,22 +127,24 @@ static int zcsend_copy_arg(void *karg, size_t ksize, size_t ver0,
 
 /*
  * A call's output fields, written in one user-access window (one STAC/CLAC
- * pair under SMAP) instead of one per field. Return: 0 or -EFAULT.
+ * pair under SMAP) instead of one per field: the window of
+ * zcsend_file_in_one(), which reads too (the same on x86). Return: 0 or
+ * -EFAULT.
  */
 static int zcsend_file_put_out(void __user *arg, u64 sent, u64 offset)
 {
 	size_t n = offsetofend(struct zcsend_file, sent);
 	struct zcsend_file __user *u;
 
-	if (!zcsend_user_write_access_begin(&arg, n))
+	if (!zcsend_user_access_begin(&arg, n))
 		return -EFAULT;
 	u = arg;
 	unsafe_put_user(sent, &u->sent, efault);
 	unsafe_put_user(offset, &u->offset, efault);
-	user_write_access_end();
+	user_access_end();
 	return 0;
 efault:
-	user_write_access_end();
+	user_access_end();
 	return -EFAULT;
 }
 
@@ -193,16 +195,16 @@ static int zcsend_vec_put_out(void __user *arg, u64 sent, u32 segs_done,
 	size_t n = offsetofend(struct zcsend_vec, seg_sent);
 	struct zcsend_vec __user *u;
 
-	if (!zcsend_user_write_access_begin(&arg, n))
+	if (!zcsend_user_access_begin(&arg, n))
 		return -EFAULT;
 	u = arg;
 	unsafe_put_user(sent, &u->sent, efault);
 	unsafe_put_user(segs_done, &u->segs_done, efault);
 	unsafe_put_user(seg_sent, &u->seg_sent, efault);
-	user_write_access_end();
+	user_access_end();
 	return 0;
 efault:
-	user_write_access_end();
+	user_access_end();
 	return -EFAULT;
 }
 
