@@ -24,7 +24,7 @@
  *   scatter-gather off, under 0.01 with it on;
  * - the whole file in one transfer: the frames and bytes the two NICs
  *   counted (/sys/class/net/IF/statistics), printed; with TSO they must be
- *   super-frames, on average well above the 1500-byte MTU;
+ *   super-frames, on average above a full 1514-byte frame;
  * - release notifications (ZCSEND_F_NOTIFY) through the NIC: without the
  *   COPIED code (the driver sends the pages by DMA), and none while a
  *   paused receiver with a small buffer leaves bytes unacknowledged (the
@@ -44,6 +44,7 @@
 #include <libgen.h>
 #include <linux/errqueue.h>
 #include <linux/sockios.h>
+#include <linux/tcp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
@@ -346,7 +347,28 @@ static int64_t send_file_range(int dev, int file, int sock, uint64_t off,
  * Offloads on the sending NIC, then the whole file in one transfer: what
  * the two NICs counted. virtio-net counts each skb it is handed as one packet, so with
  * TSO the sender's frames are super-frames of many MSS each.
+ *
+ * How many depends on the rate: TCP sizes a super-frame to about a
+ * millisecond of its pacing rate (tcp_tso_autosize(): at least
+ * tcp_min_tso_segs, 2 MSS), and the debug kernel under TCG sends slowly
+ * enough for 2 MSS frames (about 3,000 bytes per frame: TESTING.md). So
+ * the test asserts what only TSO gives: more bytes per frame than a full
+ * 1514-byte frame on average, which needs a frame beyond the MTU.
  */
+/* What sized the super-frames: the sender's TCP, printed. */
+static void tcp_info_print(int sock)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(sock, IPPROTO_TCP, TCP_INFO, &ti, &len))
+		return;
+	printf("# sender's TCP: pacing rate %llu B/s, min RTT %u us, MSS %u, cwnd %u, %u retransmitted\n",
+	       (unsigned long long)ti.tcpi_pacing_rate, ti.tcpi_min_rtt,
+	       ti.tcpi_snd_mss, ti.tcpi_snd_cwnd, ti.tcpi_total_retrans);
+}
+
 FIXTURE(link) {
 	int dev;
 	int file;
@@ -392,6 +414,7 @@ TEST_F_TIMEOUT(link, transfer_file, NIC_TIMEOUT)
 	ASSERT_LE(0, sock);
 	EXPECT_EQ((int64_t)file_len,
 		  send_file_range(self->dev, self->file, sock, 0, file_len));
+	tcp_info_print(sock);
 	close(sock);
 	EXPECT_EQ(0, receiver_status(rx));
 	ASSERT_EQ(0, nic_counters("tx", t1));
@@ -408,8 +431,8 @@ TEST_F_TIMEOUT(link, transfer_file, NIC_TIMEOUT)
 	       r1[3] - r0[3]);
 	fflush(stdout);	/* the harness ends each test with _exit() */
 	EXPECT_LE(file_len, bytes);
-	/* Super-frames: on average at least twice a 1514-byte frame. */
-	EXPECT_LT(frames * 2 * 1514, bytes);
+	/* Super-frames: on average more than a 1514-byte frame. */
+	EXPECT_LT(frames * 1514, bytes);
 	EXPECT_EQ(f0, f1);
 }
 
