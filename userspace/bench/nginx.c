@@ -378,6 +378,25 @@ static int64_t trigger_hits(const char *event, const char *key)
 	return hits;
 }
 
+/* The counts of a counting run's triggers @t into @out: 0, or -1. */
+static int calls_read(const struct ngx_trigger *t, const struct ngx_run *run,
+		      struct ngx_calls *out)
+{
+	int64_t sf, sf_again, io, io_again;
+
+	sf = trigger_hits(t[0].event, "hist:keys=common_pid");
+	sf_again = trigger_hits(t[1].event, "hist:keys=ret");
+	io = trigger_hits(t[2].event, "hist:keys=common_pid");
+	io_again = trigger_hits(t[3].event, "hist:keys=ret");
+	if (sf < 0 || sf_again < 0 || io < 0 || io_again < 0)
+		return -1;
+	out->ok = 1;
+	out->requests = run->requests;
+	out->calls = (uint64_t)(sf + io);
+	out->again = (uint64_t)(sf_again + io_again);
+	return 0;
+}
+
 /*
  * One run of mode @m on workload @w, the worker's body calls counted: every
  * sendfile64 and every SENDFILE or SENDVEC ioctl (the shim's), and those
@@ -395,7 +414,7 @@ static void count_calls(const struct ngx_opts *o, const struct route *r,
 		{ "sys_exit_sendfile64", "" }, { "sys_exit_sendfile64", "" },
 		{ "sys_enter_ioctl", "" }, { "sys_exit_ioctl", "" },
 	};
-	int64_t sf, sf_again, io, io_again;
+	const char *why = NULL;
 	struct ngx_run run;
 	int i, n = 0;
 
@@ -412,21 +431,19 @@ static void count_calls(const struct ngx_opts *o, const struct route *r,
 		 "hist:keys=ret if common_pid == %d && ret == %d", (int)worker, -EAGAIN);
 	while (worker > 0 && n < 4 && !trigger_write(t[n].event, t[n].text, 0))
 		n++;
-	if (n == 4 && !run_wrk(o, r, addr, m, w, &run) && run.ok) {
-		sf = trigger_hits(t[0].event, "hist:keys=common_pid");
-		sf_again = trigger_hits(t[1].event, "hist:keys=ret");
-		io = trigger_hits(t[2].event, "hist:keys=common_pid");
-		io_again = trigger_hits(t[3].event, "hist:keys=ret");
-		out->ok = sf >= 0 && sf_again >= 0 && io >= 0 && io_again >= 0;
-		out->requests = run.requests;
-		out->calls = out->ok ? (uint64_t)(sf + io) : 0;
-		out->again = out->ok ? (uint64_t)(sf_again + io_again) : 0;
-	}
+	if (worker <= 0)
+		why = "no worker process found";
+	else if (n < 4)
+		why = "a trigger refused (tracefs, CONFIG_HIST_TRIGGERS)";
+	else if (run_wrk(o, r, addr, m, w, &run) || !run.ok)
+		why = "its wrk run failed";
+	else if (calls_read(t, &run, out))
+		why = "a trigger's hits not found";
 	for (i = 0; i < n; i++)
 		trigger_write(t[i].event, t[i].text, 1);
-	if (!out->ok)
-		fprintf(stderr, "zcsend bench: nginx %s %s: body calls not counted (tracefs, CONFIG_HIST_TRIGGERS)\n",
-			mode_names[m], wl_names[w]);
+	if (why)
+		fprintf(stderr, "zcsend bench: nginx %s %s: body calls not counted: %s\n",
+			mode_names[m], wl_names[w], why);
 }
 
 /* Median of one field over a cell's good runs. */
