@@ -343,18 +343,6 @@ static int64_t send_file_range(int dev, int file, int sock, uint64_t off,
 	return total;
 }
 
-/*
- * Offloads on the sending NIC, then the whole file in one transfer: what
- * the two NICs counted. virtio-net counts each skb it is handed as one packet, so with
- * TSO the sender's frames are super-frames of many MSS each.
- *
- * How many depends on the rate: TCP sizes a super-frame to about a
- * millisecond of its pacing rate (tcp_tso_autosize(): at least
- * tcp_min_tso_segs, 2 MSS), and the debug kernel under TCG sends slowly
- * enough for 2 MSS frames (about 3,000 bytes per frame: TESTING.md). So
- * the test asserts what only TSO gives: more bytes per frame than a full
- * 1514-byte frame on average, which needs a frame beyond the MTU.
- */
 /* What sized the super-frames: the sender's TCP, printed. */
 static void tcp_info_print(int sock)
 {
@@ -369,6 +357,18 @@ static void tcp_info_print(int sock)
 	       ti.tcpi_snd_mss, ti.tcpi_snd_cwnd, ti.tcpi_total_retrans);
 }
 
+/*
+ * Offloads on the sending NIC, then the whole file in one transfer: what
+ * the two NICs counted. virtio-net counts each skb it is handed as one packet, so with
+ * TSO the sender's frames are super-frames of many MSS each.
+ *
+ * How many depends on the rate: TCP sizes a super-frame to about a
+ * millisecond of its pacing rate (tcp_tso_autosize(): at least
+ * tcp_min_tso_segs, 2 MSS), and the debug kernel under TCG sends slowly
+ * enough for 2 MSS frames (about 3,000 bytes per frame: TESTING.md). So
+ * the test asserts what only TSO gives: more bytes per frame than a full
+ * 1514-byte frame on average, which needs a frame beyond the MTU.
+ */
 FIXTURE(link) {
 	int dev;
 	int file;
