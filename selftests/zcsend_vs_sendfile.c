@@ -954,7 +954,10 @@ TEST(bad_files_as_sendfile)
  * The 2 GiB clamp: one call sends at most MAX_RW_COUNT (2 GiB - 4 KiB), the
  * same count and offset as sendfile, from a sparse tmpfs file (holes read
  * as the zero page). Received bytes are counted, not hashed (time).
- * Scaled, the ioctl alone against the constant.
+ * Scaled (the debug kernel), nothing is sent: the ioctl alone took 289 s
+ * there (2026-12-07), a third of this program's time, repeating one batch
+ * loop 32,768 times; the clamp is the same code on every kernel and is
+ * judged on 6.1 and 6.12, in seconds.
  */
 FIXTURE(big) {
 	int unused;
@@ -978,20 +981,19 @@ TEST_F_TIMEOUT(big, clamp_2g, 600)
 	ASSERT_LE(0, dev);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ftruncate(fd, 3 * GIB));
+	if (zcsend_scaled()) {
+		TH_LOG("scaled: the 2 GiB clamp is judged on the stock kernels");
+		goto out;
+	}
 	rx_set_discard(&a.rx, true);
 	rx_set_discard(&b.rx, true);
 	z = by_ioctl(&b, dev, fd, 4096, 3 * GIB);
 	EXPECT_EQ(MAX_RW, z.ret);
 	EXPECT_EQ(4096 + MAX_RW, z.off);
-	/*
-	 * Scaled (the debug kernel), 2 GiB take minutes: sendfile's own
-	 * clamp is checked on the stock kernels.
-	 */
-	if (!zcsend_scaled()) {
-		s = by_sendfile(&a, fd, 4096, 3 * GIB);
-		EXPECT_EQ(MAX_RW, s.ret);
-		EXPECT_EQ(s.off, z.off);
-	}
+	s = by_sendfile(&a, fd, 4096, 3 * GIB);
+	EXPECT_EQ(MAX_RW, s.ret);
+	EXPECT_EQ(s.off, z.off);
+out:
 	conn_close(&a);
 	conn_close(&b);
 	close(fd);
