@@ -394,9 +394,9 @@ FIXTURE_TEARDOWN(link)
 }
 
 /*
- * NIC_TIMEOUT, not the harness's 30 s: the first test of the program pays
- * for reading nic-setup's programs over 9p, and on the debug kernel with
- * another guest on the same cores it once ran past 30 s (2026-12-07).
+ * NIC_TIMEOUT, not the harness's 30 s: the program's first test, it ran
+ * past 30 s once on the debug kernel with another guest on the same cores
+ * (2026-12-07), and took 18 s there alone.
  */
 TEST_F_TIMEOUT(link, offloads_on, NIC_TIMEOUT)
 {
