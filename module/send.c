@@ -158,7 +158,8 @@ efault:
  * Return: 0, 1 when the struct is of another size (only @size read), or
  * -EFAULT.
  */
-static int zcsend_file_in_one(struct zcsend_file *k, void __user *arg)
+static __always_inline int zcsend_file_in_one(struct zcsend_file *k,
+					      void __user *arg)
 {
 	struct zcsend_file __user *u;
 
@@ -260,7 +261,8 @@ static int zcsend_check_range(u64 offset, u64 length)
  * and DAX is refused (its pages are not page-cache pages). memfd_secret has
  * no ->splice_read, so sendfile refuses it too.
  */
-static int zcsend_file_check(struct file *file, loff_t pos, size_t len)
+static __always_inline int zcsend_file_check(struct file *file, loff_t pos,
+					     size_t len)
 {
 	int err;
 
@@ -305,8 +307,9 @@ static int zcsend_file_limit(struct file *file, loff_t pos, size_t *lenp)
  * shared table gives one; either way it is released with fdput(@fp)
  * before the call returns.
  */
-static int zcsend_file_get(int fd, u64 offset, u64 length, struct fd *fp,
-			   struct file **filep, size_t *lenp)
+static __always_inline int zcsend_file_get(int fd, u64 offset, u64 length,
+					   struct fd *fp, struct file **filep,
+					   size_t *lenp)
 {
 	size_t len = min_t(u64, length, MAX_RW_COUNT);
 	struct file *file;
@@ -335,7 +338,7 @@ static int zcsend_file_get(int fd, u64 offset, u64 length, struct fd *fp,
 	return 0;
 }
 
-static int zcsend_sock_check(struct socket *sock)
+static __always_inline int zcsend_sock_check(struct socket *sock)
 {
 	struct sock *sk = sock->sk;
 
@@ -358,7 +361,8 @@ static int zcsend_sock_check(struct socket *sock)
  * sockfd_lookup()'s answers (EBADF, ENOTSOCK) from fdget(), as
  * zcsend_file_get(): released with fdput(@fp).
  */
-static int zcsend_sock_get(int fd, struct fd *fp, struct socket **sockp)
+static __always_inline int zcsend_sock_get(int fd, struct fd *fp,
+					   struct socket **sockp)
 {
 	struct socket *sock;
 	struct file *file;
@@ -703,8 +707,10 @@ static int zcsend_tx_zc_init(struct zcsend_tx *tx, u32 flags,
  *      auto-initialization (INIT_STACK_ALL_ZERO) does not repeat
  * @nr_files: the file ranges (segments) the call may send.
  */
-static int zcsend_tx_init(struct zcsend_tx *tx, struct socket *sock,
-			  u32 flags, size_t max_len, unsigned int nr_files)
+static __always_inline int zcsend_tx_init(struct zcsend_tx *tx,
+					  struct socket *sock, u32 flags,
+					  size_t max_len,
+					  unsigned int nr_files)
 {
 	size_t pages;
 	int err;
@@ -907,7 +913,7 @@ static int zcsend_send_pages_tls(struct zcsend_tx *tx, int flags)
 }
 
 /* Hand the batch to TCP once. Return: bytes queued, or a negative errno. */
-static int zcsend_batch_send(struct zcsend_tx *tx, int flags)
+static __always_inline int zcsend_batch_send(struct zcsend_tx *tx, int flags)
 {
 	int ret;
 
@@ -1338,19 +1344,12 @@ static __always_inline bool zcsend_tx_punt(struct zcsend_tx *tx, bool *punt,
 	return true;
 }
 
-/**
- * zcsend_file_in() - copy in a call's struct zcsend_file
- * @k: the copy
- * @arg: user pointer to the caller's struct
- *
- * Also writes the struct's output fields (@sent 0, @offset unchanged), so
- * that zcsend_sendfile() knows before it sends anything that it can write
- * them after: a struct that cannot be written back is refused here with
- * EFAULT, before any other check.
- *
- * Return: 0, or a negative errno (counted as a refusal).
+/*
+ * zcsend_file_in()'s body, inlined into zcsend_ioctl_sendfile() with
+ * __zcsend_sendfile(): one frame for the ioctl's whole call.
  */
-int zcsend_file_in(struct zcsend_file *k, void __user *arg)
+static __always_inline int __zcsend_file_in(struct zcsend_file *k,
+					    void __user *arg)
 {
 	int err;
 
@@ -1365,23 +1364,25 @@ int zcsend_file_in(struct zcsend_file *k, void __user *arg)
 }
 
 /**
- * zcsend_sendfile() - ZCSEND_IOC_SENDFILE and ZCSEND_URING_CMD_SENDFILE
- * @k: the caller's struct, copied in by zcsend_file_in()
- * @arg: user pointer to the caller's struct, for the output fields
- * @punt: NULL, or the inline issue of an io_uring command (see
- *        zcsend_may_punt()), whose attempt is given up when set on return
+ * zcsend_file_in() - copy in a call's struct zcsend_file
+ * @k: the copy
+ * @arg: user pointer to the caller's struct
  *
- * Sends a file range to a connected TCP socket from the page cache, as
- * documented in uapi/linux/zcsend.h. Only the output fields are written
- * back (never past the caller's struct), and zcsend_file_in() wrote each
- * of them before, so that queued bytes are not followed by EFAULT (unless
- * another thread unmaps or write-protects the struct during the call).
+ * Also writes the struct's output fields (@sent 0, @offset unchanged), so
+ * that zcsend_sendfile() knows before it sends anything that it can write
+ * them after: a struct that cannot be written back is refused here with
+ * EFAULT, before any other check.
  *
- * Return: bytes queued, with @sent and @offset updated (0 when none was
- * asked for, or the range is past end of file), else a negative errno.
+ * Return: 0, or a negative errno (counted as a refusal).
  */
-ssize_t zcsend_sendfile(const struct zcsend_file *k, void __user *arg,
-			bool *punt)
+int zcsend_file_in(struct zcsend_file *k, void __user *arg)
+{
+	return __zcsend_file_in(k, arg);
+}
+
+/* zcsend_sendfile()'s body; see __zcsend_file_in(). */
+static __always_inline ssize_t __zcsend_sendfile(const struct zcsend_file *k,
+						 void __user *arg, bool *punt)
 {
 	struct fd ffd, sfd;
 	struct socket *sock;
@@ -1449,6 +1450,28 @@ err_put_file:
 }
 
 /**
+ * zcsend_sendfile() - ZCSEND_IOC_SENDFILE and ZCSEND_URING_CMD_SENDFILE
+ * @k: the caller's struct, copied in by zcsend_file_in()
+ * @arg: user pointer to the caller's struct, for the output fields
+ * @punt: NULL, or the inline issue of an io_uring command (see
+ *        zcsend_may_punt()), whose attempt is given up when set on return
+ *
+ * Sends a file range to a connected TCP socket from the page cache, as
+ * documented in uapi/linux/zcsend.h. Only the output fields are written
+ * back (never past the caller's struct), and zcsend_file_in() wrote each
+ * of them before, so that queued bytes are not followed by EFAULT (unless
+ * another thread unmaps or write-protects the struct during the call).
+ *
+ * Return: bytes queued, with @sent and @offset updated (0 when none was
+ * asked for, or the range is past end of file), else a negative errno.
+ */
+ssize_t zcsend_sendfile(const struct zcsend_file *k, void __user *arg,
+			bool *punt)
+{
+	return __zcsend_sendfile(k, arg, punt);
+}
+
+/**
  * zcsend_ioctl_sendfile() - ZCSEND_IOC_SENDFILE
  * @arg: user pointer to struct zcsend_file
  *
@@ -1459,9 +1482,9 @@ long zcsend_ioctl_sendfile(void __user *arg)
 	struct zcsend_file k;
 	ssize_t ret;
 
-	ret = zcsend_file_in(&k, arg);
+	ret = __zcsend_file_in(&k, arg);
 	if (!ret)
-		ret = zcsend_sendfile(&k, arg, NULL);
+		ret = __zcsend_sendfile(&k, arg, NULL);
 	return ret < 0 ? ret : 0;
 }
 
