@@ -48,8 +48,10 @@
  * Return: bytes queued (possibly fewer than @len), or a negative errno when
  * nothing was queued.
  */
-static inline int zcsend_send_pages(struct socket *sock, struct bio_vec *bv,
-				    unsigned int nr, size_t len, int flags)
+static __always_inline int zcsend_send_pages(struct socket *sock,
+					     struct bio_vec *bv,
+					     unsigned int nr, size_t len,
+					     int flags)
 {
 	struct msghdr msg = { .msg_flags = flags | MSG_SPLICE_PAGES };
 
@@ -76,8 +78,10 @@ static inline int zcsend_send_pages(struct socket *sock, struct bio_vec *bv,
  * Return: bytes queued (possibly fewer than @len), or a negative errno when
  * nothing was queued.
  */
-static inline int zcsend_send_pages(struct socket *sock, struct bio_vec *bv,
-				    unsigned int nr, size_t len, int flags)
+static __always_inline int zcsend_send_pages(struct socket *sock,
+					     struct bio_vec *bv,
+					     unsigned int nr, size_t len,
+					     int flags)
 {
 	unsigned int i;
 	int sent = 0;
